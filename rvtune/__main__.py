@@ -1,0 +1,3 @@
+from rvtune.cli import main
+
+main()

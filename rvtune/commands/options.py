@@ -1,0 +1,115 @@
+"""Option groups shared by several commands (``prepare``, ``run``, ``eval``)."""
+
+import click
+
+from rvtune.core.datasets import (
+    DEFAULT_COMPLETION_FIELD,
+    DEFAULT_DATASET,
+    DEFAULT_PROMPT_FIELD,
+    DatasetSpec,
+)
+
+
+def _stack(*decorators):
+    def apply(command):
+        for decorator in reversed(decorators):
+            command = decorator(command)
+        return command
+
+    return apply
+
+
+def parse_key_values(pairs, option: str) -> dict:
+    """``key=value`` strings into a dict (values parsed as YAML scalars)."""
+    import yaml
+
+    from rvtune.core.errors import UsageError
+
+    result = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise UsageError(f"{option} {pair!r}: expected KEY=VALUE")
+        key, value = pair.split("=", 1)
+        result[key.strip()] = yaml.safe_load(value)
+    return result
+
+
+dataset_options = _stack(
+    click.option("--dataset", default=DEFAULT_DATASET, show_default=True,
+                 help="A local file/dir/glob, a registered adapter name (e.g. 'riscv'), "
+                      "or a Hugging Face dataset id."),
+    click.option("--adapter", "dataset_adapter", default=None,
+                 help="Dataset adapter to use instead of choosing from --dataset."),
+    click.option("--prompt-field", default=DEFAULT_PROMPT_FIELD, show_default=True,
+                 help="Column holding the prompt."),
+    click.option("--completion-field", default=DEFAULT_COMPLETION_FIELD, show_default=True,
+                 help="Column holding the target completion."),
+    click.option("--split", default="train", show_default=True,
+                 help="Split to read from a hub dataset."),
+    click.option("--revision", default=None, help="Hub dataset revision (branch, tag, commit)."),
+    click.option("--config-name", default=None, help="Hub dataset configuration name."),
+    click.option("--dataset-size", type=int, default=None,
+                 help="Rows to generate for generated datasets (built-in 'riscv')."),
+    click.option("--dataset-option", "dataset_option", multiple=True, metavar="KEY=VALUE",
+                 help="Extra option passed to the dataset adapter (repeatable)."),
+)
+
+format_options = _stack(
+    click.option("--formatter", default="chatml", show_default=True,
+                 help="Prompt formatter (see `rvtune plugins`): plain, chatml, chat-template..."),
+    click.option("--system", default=None, help="System message for chat formatters."),
+    click.option("--instruction-template", default=None,
+                 help="Wrap each prompt, e.g. 'Write the RISC-V assembly for: {description}'."),
+    click.option("--tokenizer", default=None,
+                 help="Tokenizer (local dir or cached hub id) for --formatter chat-template."),
+)
+
+split_options = _stack(
+    click.option("--seed", type=int, default=0, show_default=True, help="Split and shuffle seed."),
+    click.option("--valid-fraction", type=float, default=0.1, show_default=True,
+                 help="Share of rows held out for validation."),
+    click.option("--test-fraction", type=float, default=0.0, show_default=True,
+                 help="Share of rows held out as a test split (test.jsonl)."),
+    click.option("--on-bad-row", type=click.Choice(["fail", "skip"]), default="fail",
+                 show_default=True, help="Stop at a bad row, or skip and count it."),
+    click.option("--filter", "filters", multiple=True, type=click.Choice(["assembles"]),
+                 help="Drop rows whose target is not valid RISC-V assembly (repeatable)."),
+    click.option("--limit", type=int, default=None, help="Read at most this many rows."),
+)
+
+
+def dataset_spec(params: dict) -> DatasetSpec:
+    """Build the :class:`DatasetSpec` from the dataset options' values."""
+    return DatasetSpec(
+        source=params["dataset"],
+        adapter=params.get("dataset_adapter"),
+        prompt_field=params["prompt_field"],
+        completion_field=params["completion_field"],
+        split=params["split"],
+        revision=params.get("revision"),
+        config_name=params.get("config_name"),
+        size=params.get("dataset_size"),
+        seed=params.get("seed", 0),
+        options=parse_key_values(params.get("dataset_option") or (), "--dataset-option"),
+    )
+
+
+def prepare_config(params: dict, out: str):
+    """Build a :class:`PrepareConfig` from a command's parameters."""
+    from rvtune.core.prepare import PrepareConfig
+
+    return PrepareConfig(
+        dataset=dataset_spec(params),
+        out=out,
+        formatter=params["formatter"],
+        system=params.get("system"),
+        instruction_template=params.get("instruction_template"),
+        tokenizer=params.get("tokenizer"),
+        seed=params["seed"],
+        valid_fraction=params["valid_fraction"],
+        test_fraction=params["test_fraction"],
+        on_bad_row=params["on_bad_row"],
+        filters=tuple(params.get("filters") or ()),
+        limit=params.get("limit"),
+        overwrite=params.get("overwrite", False),
+    )

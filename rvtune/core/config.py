@@ -1,0 +1,104 @@
+"""Options from a YAML or TOML file (``--config``); flags on the command line win.
+
+The file holds option names as keys (``batch-size`` or ``batch_size``), either at the top
+level or under a section named after the command (``[run]``, ``prepare:``), which wins over
+the top level. ``--print-config`` shows the effective options and exits.
+"""
+
+import json
+from pathlib import Path
+
+import click
+
+from .errors import UsageError
+
+
+def read_config_file(path: Path) -> dict:
+    """Parse a ``.yaml``/``.yml``/``.toml``/``.json`` file into a dict."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"--config {path}: cannot read ({exc.strerror})") from None
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".toml":
+            try:
+                import tomllib
+            except ImportError:  # Python 3.10
+                import tomli as tomllib
+            data = tomllib.loads(text)
+        elif suffix == ".json":
+            data = json.loads(text)
+        else:
+            import yaml
+
+            data = yaml.safe_load(text) or {}
+    except Exception as exc:
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise UsageError(f"--config {path}: not valid {suffix.lstrip('.') or 'YAML'} "
+                         f"({message})") from None
+    if not isinstance(data, dict):
+        raise UsageError(f"--config {path}: expected a mapping of option names to values")
+    return data
+
+
+def _options_from(data: dict, command: click.Command, path: Path) -> dict:
+    names = {p.name: p for p in command.params if isinstance(p, click.Option)}
+    section = data.get(command.name) if isinstance(data.get(command.name), dict) else {}
+    flat = {k: v for k, v in data.items() if not isinstance(v, dict)}
+    merged = {**flat, **section}
+    values = {}
+    for key, value in merged.items():
+        name = str(key).replace("-", "_")
+        if name in ("config", "print_config") or name not in names:
+            known = ", ".join(sorted(n.replace("_", "-") for n in names
+                                     if n not in ("config", "print_config")))
+            raise UsageError(f"--config {path}: unknown option '{key}' for "
+                             f"`rvtune {command.name}`; options: {known}")
+        param = names[name]
+        if param.multiple and not isinstance(value, (list, tuple)):
+            value = [value]
+        values[name] = value
+    return values
+
+
+def _load(ctx, _param, value):
+    if value is None:
+        return None
+    path = Path(value).expanduser()
+    if not path.is_file():
+        raise click.BadParameter(f"{path}: no such file", ctx=ctx, param=_param)
+    try:
+        defaults = _options_from(read_config_file(path), ctx.command, path)
+    except UsageError as exc:
+        raise click.UsageError(str(exc), ctx=ctx) from None
+    ctx.default_map = {**(ctx.default_map or {}), **defaults}
+    return str(path)
+
+
+def config_options(command):
+    """Add ``--config FILE`` and ``--print-config`` to a click command."""
+    command = click.option(
+        "--print-config", is_flag=True,
+        help="Print the effective options (config file + flags) as YAML and exit.",
+    )(command)
+    command = click.option(
+        "--config", "config", type=click.Path(dir_okay=False), is_eager=True,
+        expose_value=True, callback=_load,
+        help="Read options from a YAML or TOML file; flags given here override it.",
+    )(command)
+    return command
+
+
+def print_config_if_asked(ctx: click.Context) -> bool:
+    """If ``--print-config`` was given, print the effective options and return True."""
+    params = dict(ctx.params)
+    if not params.pop("print_config", False):
+        return False
+    params.pop("config", None)
+    import yaml
+
+    clean = {k.replace("_", "-"): (list(v) if isinstance(v, tuple) else v)
+             for k, v in params.items()}
+    click.echo(yaml.safe_dump({ctx.command.name: clean}, sort_keys=False).rstrip())
+    return True

@@ -1,0 +1,69 @@
+"""The hooks a plugin can implement: one per extension kind.
+
+Each ``register_*`` hook receives a ``register`` callback. Call it once per component
+(usually a class) that has a ``name`` attribute and a docstring; the core keeps the registry,
+refuses duplicate names and records which plugin supplied what. These docstrings are the
+reference documentation for plugin authors (``docs/plugins.md`` quotes them).
+"""
+
+import pluggy
+
+hookspec = pluggy.HookspecMarker("rvtune")
+
+
+@hookspec
+def register_dataset_adapters(register):
+    """Register dataset adapters: classes that turn a ``--dataset`` source into raw rows.
+
+    An adapter class has ``name``, a docstring, ``__init__(self, spec)`` taking a
+    :class:`rvtune.core.datasets.DatasetSpec` and ``rows(self)`` yielding ``(where, row)``
+    pairs, where ``where`` locates the row for error messages (``"data.jsonl:12"``) and
+    ``row`` is a dict holding at least the prompt and completion fields. An optional
+    classmethod ``claims(source) -> bool`` lets it be chosen automatically for a source.
+    """
+
+
+@hookspec
+def register_formatters(register):
+    """Register prompt formatters: classes that render a (prompt, completion) pair as text.
+
+    A formatter class has ``name``, a docstring, ``__init__(self, options)`` taking a
+    :class:`rvtune.formats.FormatOptions`, and ``render_prompt(prompt) -> str`` (the text a
+    model is given at generation time) and ``render_completion(completion) -> str`` (what
+    follows it in a training example). Subclass :class:`rvtune.formats.Formatter` to get
+    ``render`` and ``split`` for free.
+    """
+
+
+@hookspec
+def register_trainers(register):
+    """Register trainers: classes with ``name``, a docstring and ``train(self, job)``.
+
+    ``job`` is a :class:`rvtune.core.jobs.TrainJob` (config, prepared data, run directory);
+    ``train`` writes the adapter to ``job.run_dir`` and returns a
+    :class:`rvtune.core.jobs.TrainResult`.
+    """
+
+
+@hookspec
+def register_exporters(register):
+    """Register exporters: classes with ``name``, a docstring and ``export(self, request)``.
+
+    ``request`` is a :class:`rvtune.core.jobs.ExportRequest` (run directory, output path,
+    options); the exporter writes its output atomically and returns the path written.
+    """
+
+
+@hookspec
+def register_evaluators(register):
+    """Register evaluators: classes with ``name``, a docstring and
+    ``score(self, references, predictions) -> list[dict]`` judging generated outputs."""
+
+
+@hookspec
+def register_commands(cli):
+    """Add commands to the ``rvtune`` click group: ``cli.command()(my_function)``.
+
+    Keep imports of heavy libraries inside the command function, so that
+    ``rvtune --help`` stays fast.
+    """

@@ -1,0 +1,289 @@
+"""``rvtune prepare``: dataset adapter -> checked rows -> dedupe -> filter -> split -> files.
+
+Rows are streamed twice through a temporary file, so memory stays flat in the number of
+rows (besides an 8-byte hash per unique row and a 4-byte split index per row).
+"""
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from .atomic import write_json
+from .datasets import DatasetSpec, check_row, choose_adapter
+from .errors import DataError, UsageError
+from .plugins import registry as get_registry
+
+SPLITS = ("train", "valid", "test")
+FILTERS = ("assembles",)
+FILTER_CHUNK = 2000
+LISTED_DROPS = 100  # rows named in the manifest per reason; the counts are exact
+
+
+@dataclass
+class PrepareConfig:
+    """Everything ``prepare`` needs; ``run`` builds one too."""
+
+    dataset: DatasetSpec = field(default_factory=DatasetSpec)
+    out: str = "data"
+    formatter: str = "chatml"
+    system: str | None = None
+    instruction_template: str | None = None
+    tokenizer: str | None = None
+    seed: int = 0
+    valid_fraction: float = 0.1
+    test_fraction: float = 0.0
+    on_bad_row: str = "fail"
+    filters: tuple = ()
+    limit: int | None = None
+    overwrite: bool = False
+
+    def identity(self) -> dict:
+        """What makes two prepare runs the same (the output dir and overwrite aside)."""
+        data = asdict(self)
+        data.pop("out")
+        data.pop("overwrite")
+        data["filters"] = list(self.filters)
+        return data
+
+
+@dataclass
+class PrepareResult:
+    """Counts and paths of a finished prepare."""
+
+    out: Path
+    manifest: dict
+
+    @property
+    def counts(self) -> dict:
+        return self.manifest["counts"]
+
+
+def make_formatter(config: PrepareConfig):
+    """The formatter instance ``config`` asks for."""
+    from rvtune.formats import FormatOptions
+
+    cls = get_registry().get("formatter", config.formatter, option="--formatter")
+    return cls(FormatOptions(config.system, config.instruction_template, config.tokenizer))
+
+
+def _check_config(config: PrepareConfig) -> None:
+    for name, value in (("--valid-fraction", config.valid_fraction),
+                        ("--test-fraction", config.test_fraction)):
+        if not 0 <= value < 1:
+            raise UsageError(f"{name} {value}: must be at least 0 and below 1")
+    if config.valid_fraction + config.test_fraction >= 1:
+        raise UsageError("--valid-fraction plus --test-fraction must stay below 1")
+    if config.on_bad_row not in ("fail", "skip"):
+        raise UsageError(f"--on-bad-row {config.on_bad_row}: use 'fail' or 'skip'")
+    for name in config.filters:
+        if name not in FILTERS:
+            raise UsageError(f"--filter {name}: unknown filter; available: {', '.join(FILTERS)}")
+
+
+def _check_out_dir(out: Path, config: PrepareConfig) -> None:
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise UsageError(f"--out {out}: exists and is not a directory")
+    if not any(out.iterdir()):
+        return
+    if config.overwrite:
+        return
+    manifest = out / "manifest.json"
+    if manifest.exists():
+        try:
+            previous = json.loads(manifest.read_text()).get("config")
+        except (OSError, json.JSONDecodeError):
+            previous = None
+        if previous == json.loads(json.dumps(config.identity())):
+            return
+        raise UsageError(
+            f"--out {out}: holds data prepared with other settings; "
+            "pass --overwrite to replace it, or choose another --out"
+        )
+    raise UsageError(
+        f"--out {out}: directory is not empty and is not an rvtune data directory; "
+        "choose another --out (or --overwrite to write into it)"
+    )
+
+
+def _row_key(prompt: str, completion: str) -> int:
+    digest = hashlib.blake2b(f"{prompt}\x00{completion}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little")
+
+
+def _split_sizes(n: int, config: PrepareConfig) -> tuple[int, int]:
+    def size(fraction):
+        return 0 if fraction == 0 else max(1, round(n * fraction))
+
+    n_valid, n_test = size(config.valid_fraction), size(config.test_fraction)
+    if n - n_valid - n_test < 1:
+        raise DataError(
+            f"dataset has {n} usable rows, too few for a {config.valid_fraction:g} "
+            f"validation and {config.test_fraction:g} test split; add rows or lower "
+            "--valid-fraction / --test-fraction"
+        )
+    return n_valid, n_test
+
+
+class _Filter:
+    """Drops rows whose completion fails a check, in batches, recording what it drops."""
+
+    def __init__(self, names):
+        self.names = tuple(names)
+        self.dropped = {name: 0 for name in self.names}
+        self.listed = {name: [] for name in self.names}
+        self.validator = None
+        if "assembles" in self.names:
+            from rvtune.riscv.validate import Validator
+
+            self.validator = Validator()
+
+    def __call__(self, examples):
+        if not self.names or not examples:
+            return examples
+        results = self.validator.check_many([e.completion for e in examples])
+        kept = []
+        for example, result in zip(examples, results):
+            if result.valid:
+                kept.append(example)
+                continue
+            self.dropped["assembles"] += 1
+            if len(self.listed["assembles"]) < LISTED_DROPS:
+                self.listed["assembles"].append(
+                    {"where": example.where, "target": example.completion,
+                     "message": result.message.splitlines()[0] if result.message else ""}
+                )
+        return kept
+
+
+def prepare(config: PrepareConfig, progress=None) -> PrepareResult:
+    """Run the whole prepare step; returns the manifest it wrote.
+
+    ``progress`` is an optional callable taking the number of rows read so far.
+    """
+    _check_config(config)
+    out = Path(config.out).expanduser()
+    _check_out_dir(out, config)
+    formatter = make_formatter(config)
+    reg = get_registry()
+    adapter_cls = choose_adapter(config.dataset, reg)
+    adapter = adapter_cls(config.dataset)
+    row_filter = _Filter(config.filters)
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        stats = {"read": 0, "bad_rows": 0, "duplicates": 0}
+        bad_listed = []
+        seen: set[int] = set()
+        kept = 0
+        pending = []
+        staged = work / "rows.jsonl"
+        with open(staged, "w", encoding="utf-8") as fh:
+
+            def flush():
+                nonlocal kept
+                for example in row_filter(pending):
+                    fh.write(json.dumps([example.prompt, example.completion,
+                                         example.extra], ensure_ascii=False) + "\n")
+                    kept += 1
+                pending.clear()
+
+            for where, row in adapter.rows():
+                if config.limit is not None and stats["read"] >= config.limit:
+                    break
+                stats["read"] += 1
+                if progress and stats["read"] % 1000 == 0:
+                    progress(stats["read"])
+                try:
+                    example = check_row(where, row, config.dataset)
+                except DataError as exc:
+                    if config.on_bad_row == "fail":
+                        raise DataError(f"{exc} (or pass --on-bad-row skip)") from None
+                    stats["bad_rows"] += 1
+                    if len(bad_listed) < LISTED_DROPS:
+                        bad_listed.append(str(exc))
+                    continue
+                key = _row_key(example.prompt, example.completion)
+                if key in seen:
+                    stats["duplicates"] += 1
+                    continue
+                seen.add(key)
+                pending.append(example)
+                if len(pending) >= FILTER_CHUNK:
+                    flush()
+            flush()
+        del seen
+
+        if kept == 0:
+            raise DataError(
+                f"--dataset {config.dataset.source}: no usable rows ({stats['read']} read, "
+                f"{stats['bad_rows']} bad, {stats['duplicates']} duplicates, "
+                f"{sum(row_filter.dropped.values())} filtered out)"
+            )
+        n_valid, n_test = _split_sizes(kept, config)
+        import numpy as np
+
+        order = np.random.default_rng(config.seed).permutation(kept)
+        split_of = np.zeros(kept, dtype=np.uint8)
+        split_of[order[:n_valid]] = 1
+        split_of[order[n_valid:n_valid + n_test]] = 2
+
+        wanted = [s for s, n in zip(SPLITS, (1, n_valid, config.test_fraction)) if n]
+        counts = {s: 0 for s in wanted}
+        handles = {s: open(work / f"{s}.jsonl", "w", encoding="utf-8") for s in wanted}
+        try:
+            with open(staged, encoding="utf-8") as fh:
+                for index, line in enumerate(fh):
+                    prompt, completion, extra = json.loads(line)
+                    head, tail = formatter.split(prompt, completion)
+                    record = {"text": head + tail, "prefix": head,
+                              "input": prompt, "target": completion, **extra}
+                    name = SPLITS[split_of[index]]
+                    handles[name].write(json.dumps(record, ensure_ascii=False) + "\n")
+                    counts[name] += 1
+        finally:
+            for handle in handles.values():
+                handle.close()
+        staged.unlink()
+
+        from rvtune import __version__
+
+        manifest = {
+            "rvtune_version": __version__,
+            "source": config.dataset.source,
+            "adapter": adapter_cls.name,
+            "formatter": formatter.describe(),
+            "stop_strings": list(formatter.stop_strings),
+            "has_bos": formatter.has_bos,
+            "seed": config.seed,
+            "counts": counts,
+            "rows_read": stats["read"],
+            "duplicates_removed": stats["duplicates"],
+            "bad_rows_skipped": stats["bad_rows"],
+            "bad_rows": bad_listed,
+            "filters": {
+                name: {"dropped": row_filter.dropped[name], "rows": row_filter.listed[name]}
+                for name in row_filter.names
+            },
+            "config": json.loads(json.dumps(config.identity())),
+        }
+        out.mkdir(parents=True, exist_ok=True)
+        old_manifest = out / "manifest.json"
+        if old_manifest.exists():  # the old data is being replaced: mark it unfinished
+            old_manifest.unlink()
+        for name in SPLITS:
+            target = out / f"{name}.jsonl"
+            if name in wanted:
+                os.replace(work / f"{name}.jsonl", target)
+            elif target.exists():
+                target.unlink()
+        write_json(out / "manifest.json", manifest)
+        return PrepareResult(out, manifest)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
