@@ -4,6 +4,44 @@ import rvtune
 from rvtune.core.errors import DataError
 
 
+HUB_HOST = "huggingface.co"
+
+
+def go_offline_if_unreachable(timeout: float = 3.0) -> bool:
+    """Switch the Hugging Face libraries to offline mode when the hub cannot be reached.
+
+    Without this, a machine with no network waits through half a minute of retries before
+    failing, and never tries the local cache first. Returns True when offline.
+    """
+    import os
+    import socket
+    import sys
+
+    if os.environ.get("HF_HUB_OFFLINE") == "1":
+        return True
+    endpoint = os.environ.get("HF_ENDPOINT", "")
+    host = endpoint.split("://")[-1].split("/")[0].split(":")[0] or HUB_HOST
+    try:
+        socket.create_connection((host, 443), timeout=timeout).close()
+        return False
+    except OSError:
+        pass
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["HF_DATASETS_OFFLINE"] = "1"
+    # Modules already imported read these flags at import time.
+    if "huggingface_hub" in sys.modules:
+        import huggingface_hub.constants as hub_constants
+
+        hub_constants.HF_HUB_OFFLINE = True
+    if "datasets" in sys.modules:
+        import datasets.config as ds_config
+
+        ds_config.HF_HUB_OFFLINE = True
+        if hasattr(ds_config, "HF_DATASETS_OFFLINE"):
+            ds_config.HF_DATASETS_OFFLINE = True
+    return True
+
+
 class HFDataset:
     """A Hugging Face dataset by id (--split, --revision, --config-name), cached for offline."""
 
@@ -13,6 +51,7 @@ class HFDataset:
         self.spec = spec
 
     def _load(self):
+        go_offline_if_unreachable()
         import datasets
 
         spec = self.spec
