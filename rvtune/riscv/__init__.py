@@ -1,0 +1,1 @@
+"""RISC-V support: instruction table, dataset generator, and a real-assembler validator."""
