@@ -1,10 +1,12 @@
 """``rvtune prepare``: dataset adapter -> checked rows -> dedupe -> filter -> split -> files.
 
-Rows are streamed twice through a temporary file, so memory stays flat in the number of
-rows (besides an 8-byte hash per unique row and a 4-byte split index per row).
+Rows stream through temporary files (read and check; dedupe and filter; split and format),
+so memory stays nearly flat in the number of rows: an 8-byte hash and a few bytes of split
+bookkeeping per row.
 """
 
 import hashlib
+from array import array
 import json
 import os
 import shutil
@@ -13,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .atomic import write_json
-from .datasets import DatasetSpec, check_row, choose_adapter
+from .datasets import DatasetSpec, Example, check_row, choose_adapter
 from .errors import DataError, UsageError
 from .plugins import registry as get_registry
 
@@ -178,22 +180,13 @@ def prepare(config: PrepareConfig, progress=None) -> PrepareResult:
     out.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
+        import numpy as np
+
         stats = {"read": 0, "bad_rows": 0, "duplicates": 0}
         bad_listed = []
-        seen: set[int] = set()
-        kept = 0
-        pending = []
         staged = work / "rows.jsonl"
+        keys = array("Q")  # one 8-byte hash per row: dedupe without a set of objects
         with open(staged, "w", encoding="utf-8") as fh:
-
-            def flush():
-                nonlocal kept
-                for example in row_filter(pending):
-                    fh.write(json.dumps([example.prompt, example.completion,
-                                         example.extra], ensure_ascii=False) + "\n")
-                    kept += 1
-                pending.clear()
-
             for where, row in adapter.rows():
                 if config.limit is not None and stats["read"] >= config.limit:
                     break
@@ -209,16 +202,39 @@ def prepare(config: PrepareConfig, progress=None) -> PrepareResult:
                     if len(bad_listed) < LISTED_DROPS:
                         bad_listed.append(str(exc))
                     continue
-                key = _row_key(example.prompt, example.completion)
-                if key in seen:
-                    stats["duplicates"] += 1
+                keys.append(_row_key(example.prompt, example.completion))
+                fh.write(json.dumps([example.where, example.prompt, example.completion,
+                                     example.extra], ensure_ascii=False) + "\n")
+        # Keep the first occurrence of every (prompt, completion).
+        hashes = np.frombuffer(keys, dtype=np.uint64) if len(keys) else np.zeros(0, np.uint64)
+        first = np.zeros(len(hashes), dtype=bool)
+        first[np.unique(hashes, return_index=True)[1]] = True
+        stats["duplicates"] = int(len(hashes) - first.sum())
+        del keys, hashes
+
+        kept = 0
+        unique = work / "unique.jsonl"
+        with open(staged, encoding="utf-8") as src, open(unique, "w", encoding="utf-8") as dst:
+            pending = []
+
+            def flush():
+                nonlocal kept
+                for example in row_filter(pending):
+                    dst.write(json.dumps([example.prompt, example.completion, example.extra],
+                                         ensure_ascii=False) + "\n")
+                    kept += 1
+                pending.clear()
+
+            for index, line in enumerate(src):
+                if not first[index]:
                     continue
-                seen.add(key)
-                pending.append(example)
+                where, prompt, completion, extra = json.loads(line)
+                pending.append(Example(prompt, completion, where, extra))
                 if len(pending) >= FILTER_CHUNK:
                     flush()
             flush()
-        del seen
+        staged.unlink()
+        del first
 
         if kept == 0:
             raise DataError(
@@ -227,18 +243,17 @@ def prepare(config: PrepareConfig, progress=None) -> PrepareResult:
                 f"{sum(row_filter.dropped.values())} filtered out)"
             )
         n_valid, n_test = _split_sizes(kept, config)
-        import numpy as np
-
         order = np.random.default_rng(config.seed).permutation(kept)
         split_of = np.zeros(kept, dtype=np.uint8)
         split_of[order[:n_valid]] = 1
         split_of[order[n_valid:n_valid + n_test]] = 2
+        del order
 
-        wanted = [s for s, n in zip(SPLITS, (1, n_valid, config.test_fraction)) if n]
+        wanted = [s for s, n in zip(SPLITS, (1, n_valid, n_test)) if n]
         counts = {s: 0 for s in wanted}
         handles = {s: open(work / f"{s}.jsonl", "w", encoding="utf-8") for s in wanted}
         try:
-            with open(staged, encoding="utf-8") as fh:
+            with open(unique, encoding="utf-8") as fh:
                 for index, line in enumerate(fh):
                     prompt, completion, extra = json.loads(line)
                     head, tail = formatter.split(prompt, completion)
@@ -250,7 +265,7 @@ def prepare(config: PrepareConfig, progress=None) -> PrepareResult:
         finally:
             for handle in handles.values():
                 handle.close()
-        staged.unlink()
+        unique.unlink()
 
         from rvtune import __version__
 
