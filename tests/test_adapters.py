@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from conftest import SAMPLE_ROWS, read_jsonl, write_jsonl
+from support import SAMPLE_ROWS, read_jsonl, write_jsonl
 from rvtune.core.datasets import DatasetSpec, choose_adapter
 from rvtune.core.errors import DataError, UsageError
 from rvtune.core.plugins import registry

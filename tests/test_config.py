@@ -1,6 +1,6 @@
 """Options from YAML/TOML config files; command-line flags override them."""
 
-from conftest import read_jsonl
+from support import read_jsonl
 
 
 def test_yaml_config_with_flag_override(rvtune_cli, sample_jsonl, tmp_path):

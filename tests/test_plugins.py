@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import rvtune
-from conftest import ROOT, read_jsonl, write_jsonl, SAMPLE_ROWS
+from support import ROOT, read_jsonl, write_jsonl, SAMPLE_ROWS
 from rvtune.core import hookspecs
 from rvtune.formats import Formatter
 from rvtune.core.plugins import register_plugin, registry, unregister_plugin

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from conftest import SAMPLE_ROWS, read_jsonl, write_jsonl
+from support import SAMPLE_ROWS, read_jsonl, write_jsonl
 
 
 def prepare(cli, *args, **kw):

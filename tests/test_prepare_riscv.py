@@ -2,7 +2,7 @@
 
 import json
 
-from conftest import read_jsonl, write_jsonl
+from support import read_jsonl, write_jsonl
 
 
 def test_builtin_dataset_prepares_like_any_source(rvtune_cli, tmp_path):
