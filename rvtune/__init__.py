@@ -6,3 +6,16 @@ __version__ = "0.1.0"
 
 hookimpl = pluggy.HookimplMarker("rvtune")
 """Marker for plugin hook implementations: ``@rvtune.hookimpl``."""
+
+
+def load(model=None, adapter_path=None, **kwargs):
+    """Load a model and an adapter for ``mlx_lm.generate``; returns ``(model, tokenizer)``.
+
+    ``adapter_path`` may be ``adapters.npz``, an mlx-lm or PEFT adapter directory, or a run
+    directory; ``model`` may be omitted when the adapter names its base, or be a run
+    directory itself. See :func:`rvtune.inference.load` (imported only when called, so
+    ``import rvtune`` stays cheap).
+    """
+    from rvtune.inference import load as _load
+
+    return _load(model, adapter_path, **kwargs)

@@ -123,7 +123,7 @@ def test_unknown_formatter_and_adapter_list_what_exists(rvtune_cli, sample_jsonl
     line = one_line_error(prepare(rvtune_cli, "--dataset", sample_jsonl, "--formatter", "nope",
                                   "--out", tmp_path / "o"), "unknown formatter 'nope'")
     assert "chatml" in line and "plain" in line
-    line = one_line_error(prepare(rvtune_cli, "--dataset", sample_jsonl, "--adapter", "nope",
+    line = one_line_error(prepare(rvtune_cli, "--dataset", sample_jsonl, "--dataset-adapter", "nope",
                                   "--out", tmp_path / "o"), "unknown dataset adapter 'nope'")
     assert "files" in line and "riscv" in line
 

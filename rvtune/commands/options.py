@@ -38,7 +38,7 @@ dataset_options = _stack(
     click.option("--dataset", default=DEFAULT_DATASET, show_default=True,
                  help="A local file/dir/glob, a registered adapter name (e.g. 'riscv'), "
                       "or a Hugging Face dataset id."),
-    click.option("--adapter", "dataset_adapter", default=None,
+    click.option("--dataset-adapter", "dataset_adapter", default=None,
                  help="Dataset adapter to use instead of choosing from --dataset."),
     click.option("--prompt-field", default=DEFAULT_PROMPT_FIELD, show_default=True,
                  help="Column holding the prompt."),

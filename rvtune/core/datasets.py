@@ -39,7 +39,7 @@ class Example:
 def choose_adapter(spec: DatasetSpec, registry):
     """The adapter class for ``spec``: named, a local path, a registered name, or the hub."""
     if spec.adapter:
-        return registry.get("dataset_adapter", spec.adapter, option="--adapter")
+        return registry.get("dataset_adapter", spec.adapter, option="--dataset-adapter")
     names = registry.names("dataset_adapter")
     if spec.source in names and not Path(spec.source).exists():
         return registry.get("dataset_adapter", spec.source)

@@ -1,0 +1,134 @@
+"""QLoRA training-step speed and memory: plain mlx-lm vs rvtune, on any MLX device.
+
+    python benchmarks/qlora_step.py --shape mistral-7b --batch 4 --seq 256 --impl mlx-lm
+    python benchmarks/qlora_step.py --shape mistral-7b --batch 4 --seq 256 --impl rvtune
+
+Random weights of the real shape (speed and memory depend on shapes, not values); 4-bit,
+group 64; LoRA rank 16 (scale 1) on all seven projections of every layer; Adam, lr 1e-5.
+``mlx-lm`` runs mlx_lm.tuner.trainer.train itself and reads its own tokens/s report;
+``rvtune`` runs rvtune's training loop (with its fast quantized backward where enabled).
+Prints one JSON line; ``--matmul`` also measures the card's bf16 matmul throughput.
+"""
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+import models  # noqa: E402
+
+KEYS = ["self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj",
+        "mlp.gate_proj", "mlp.up_proj", "mlp.down_proj"]
+
+
+def matmul_tflops(n=8192, reps=20):
+    """Measured bf16 matmul throughput of this device (TFLOP/s)."""
+    import mlx.core as mx
+
+    a = mx.random.normal((n, n)).astype(mx.bfloat16)
+    b = mx.random.normal((n, n)).astype(mx.bfloat16)
+    mx.eval(a, b)
+    for _ in range(3):
+        mx.eval(a @ b)
+    tic = time.perf_counter()
+    for _ in range(reps):
+        c = a @ b
+        mx.eval(c)
+    return 2 * n**3 * reps / (time.perf_counter() - tic) / 1e12
+
+
+class Dataset:
+    """Random token rows of exactly seq+1 tokens (no padding)."""
+
+    def __init__(self, n, seq, vocab, seed=0):
+        import numpy as np
+
+        rng = np.random.default_rng(seed)
+        self.rows = [(rng.integers(3, vocab, seq + 1).tolist(), 0) for _ in range(n)]
+
+    def __getitem__(self, i):
+        return self.rows[i]
+
+    def __len__(self):
+        return len(self.rows)
+
+
+def add_lora(model, rank=16, scale=1.0):
+    from mlx_lm.tuner.utils import linear_to_lora_layers
+
+    model.freeze()
+    linear_to_lora_layers(model, len(model.layers),
+                          {"rank": rank, "scale": scale, "dropout": 0.0, "keys": KEYS})
+
+
+def bench_mlx_lm(model, data, args):
+    import mlx.optimizers as optim
+    from mlx_lm.tuner.callbacks import TrainingCallback
+    from mlx_lm.tuner.trainer import TrainingArgs, train
+
+    reports = []
+
+    class Keep(TrainingCallback):
+        def on_train_loss_report(self, info):
+            reports.append(info)
+
+    # Two report windows of --steps each: the first holds compilation, the second is kept.
+    targs = TrainingArgs(batch_size=args.batch, iters=2 * args.steps,
+                         steps_per_report=args.steps, steps_per_eval=10**9,
+                         steps_per_save=10**9, max_seq_length=args.seq + 1,
+                         grad_checkpoint=args.grad_checkpoint,
+                         adapter_file=str(Path(args.tmp) / "bench_adapters.safetensors"))
+    train(model, optim.Adam(learning_rate=1e-5), data, None, args=targs,
+          training_callback=Keep())
+    last = reports[-1]
+    return last["tokens_per_second"], last["peak_memory"]
+
+
+def bench_rvtune(model, data, args):
+    from rvtune.training.bench import measure_steps
+
+    return measure_steps(model, data, batch_size=args.batch, max_seq_length=args.seq + 1,
+                         warmup=args.warmup, steps=args.steps, fast_qmm=args.fast_qmm,
+                         grad_checkpoint=args.grad_checkpoint)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--shape", default="mistral-7b", choices=sorted(models.SHAPES))
+    p.add_argument("--batch", type=int, default=4)
+    p.add_argument("--seq", type=int, default=256)
+    p.add_argument("--impl", choices=["mlx-lm", "rvtune"], default="mlx-lm")
+    p.add_argument("--fast-qmm", choices=["auto", "on", "off"], default="auto")
+    p.add_argument("--grad-checkpoint", action="store_true")
+    p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--steps", type=int, default=10)
+    p.add_argument("--matmul", action="store_true")
+    p.add_argument("--tmp", default="/tmp")
+    args = p.parse_args()
+
+    import mlx.core as mx
+
+    mx.random.seed(0)
+    model = models.build(args.shape)
+    add_lora(model)
+    data = Dataset(max(64, args.batch * 8), args.seq, models.SHAPES[args.shape]["vocab_size"])
+    mx.reset_peak_memory()
+    fn = bench_mlx_lm if args.impl == "mlx-lm" else bench_rvtune
+    tokens_per_s, peak_gb = fn(model, data, args)
+    flops_per_token = 4 * models.parameter_count(args.shape)
+    result = {"impl": args.impl, "shape": args.shape, "batch": args.batch, "seq": args.seq,
+              "fast_qmm": args.fast_qmm if args.impl == "rvtune" else "-",
+              "grad_checkpoint": args.grad_checkpoint, "device": str(mx.default_device()),
+              "tokens_per_s": round(tokens_per_s, 1), "peak_gb": round(peak_gb, 2),
+              "model_tflops": round(tokens_per_s * flops_per_token / 1e12, 1)}
+    if args.matmul:
+        peak = matmul_tflops()
+        result["matmul_tflops"] = round(peak, 1)
+        result["share_of_matmul_peak"] = round(result["model_tflops"] / peak, 3)
+    print(json.dumps(result), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,135 @@
+"""``rvtune eval``: does the model write valid, correct answers? (docs/eval.md)"""
+
+from contextlib import contextmanager
+
+import click
+
+from rvtune.core.config import config_options, print_config_if_asked
+from rvtune.core.datasets import DEFAULT_COMPLETION_FIELD, DEFAULT_PROMPT_FIELD
+
+# The dataset options of `prepare`, renamed where `eval` needs the name for something else
+# (`--adapter` is the LoRA adapter here; the dataset adapter is `--data-adapter`).
+_data_options = (
+    click.option("--data", default=None,
+                 help="Evaluate on this instead of the run's held-out split: a prepared "
+                      ".jsonl, a local file/dir, a dataset adapter name ('riscv') or a hub id."),
+    click.option("--data-adapter", "dataset_adapter", default=None,
+                 help="Dataset adapter for --data instead of choosing one from its value."),
+    click.option("--prompt-field", default=DEFAULT_PROMPT_FIELD, show_default=True,
+                 help="Column of --data holding the prompt (raw datasets)."),
+    click.option("--completion-field", default=DEFAULT_COMPLETION_FIELD, show_default=True,
+                 help="Column of --data holding the reference answer (raw datasets)."),
+    click.option("--split", default="train", show_default=True,
+                 help="Split to read from a hub dataset."),
+    click.option("--revision", default=None, help="Hub dataset revision (branch, tag, commit)."),
+    click.option("--config-name", default=None, help="Hub dataset configuration name."),
+    click.option("--dataset-size", type=int, default=None,
+                 help="Rows to generate for generated datasets (built-in 'riscv')."),
+    click.option("--dataset-option", "dataset_option", multiple=True, metavar="KEY=VALUE",
+                 help="Extra option passed to the dataset adapter (repeatable)."),
+)
+
+
+def _data_options_group(command):
+    for decorator in reversed(_data_options):
+        command = decorator(command)
+    return command
+
+
+@contextmanager
+def _progress_bar(label: str, total: int):
+    from rich.console import Console
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                               TimeElapsedColumn, TimeRemainingColumn)
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=False) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda done: bar.update(task, completed=done)
+
+
+def _config(params: dict):
+    from rvtune.commands.options import dataset_spec
+    from rvtune.evaluation.pipeline import EvalConfig
+
+    dataset = {}
+    if params["data"]:
+        spec = dataset_spec({**params, "dataset": params["data"]})
+        dataset = {k: v for k, v in vars(spec).items() if k != "source"}
+    return EvalConfig(
+        run=params["run"], model=params["model"], adapter=params["adapter"],
+        data=params["data"], dataset=dataset, predictions=params["predictions"],
+        limit=params["limit"], out=params["out"], overwrite=params["overwrite"],
+        evaluator=params["evaluator"], formatter=params["formatter"], system=params["system"],
+        instruction_template=params["instruction_template"], compare_base=params["compare_base"],
+        batch_size=params["batch_size"], max_tokens=params["max_tokens"],
+        temperature=params["temperature"], seed=params["seed"], trials=params["trials"],
+    )
+
+
+def _print_summary(result) -> None:
+    summary = result.summary
+    overall = summary["results"]["overall"]
+    comparison = (summary.get("comparison") or {}).get("overall", {})
+    click.echo(f"Evaluated {summary['examples']} examples with '{summary['evaluator']}' "
+               f"-> {result.out}/ (report.md, eval.json, eval.jsonl, eval.png)")
+    for metric in summary["metrics"]:
+        value = overall.get(metric)
+        text = "-" if value is None else f"{100 * value:5.1f}%"
+        if metric in comparison and comparison[metric]["base"] is not None:
+            text += f"  (base {100 * comparison[metric]['base']:.1f}%)"
+        click.echo(f"  {metric:<16} {text}")
+
+
+@click.command("eval")
+@config_options
+@click.option("--run", type=click.Path(file_okay=False), default=None,
+              help="Run directory from `rvtune run` (its model, adapter, formatter, test split).")
+@click.option("--model", default=None, help="Base model (hub id or local dir) when not using --run.")
+@click.option("--adapter", default=None,
+              help="Adapter to evaluate: adapters.npz, an MLX or PEFT adapter dir, a run dir "
+                   "or a checkpoint (with --run: instead of the run's final adapter).")
+@_data_options_group
+@click.option("--predictions", type=click.Path(dir_okay=False), default=None,
+              help="Score an existing jsonl of {reference, prediction, category?} without a model.")
+@click.option("--limit", type=int, default=None, help="Evaluate only the first N examples.")
+@click.option("--out", type=click.Path(file_okay=False), default=None,
+              help="Output directory [default: RUN/eval, or ./eval-<timestamp>].")
+@click.option("--overwrite", is_flag=True, help="Replace an evaluation made with other settings.")
+@click.option("--evaluator", default="riscv", show_default=True,
+              help="Evaluator plugin that scores the answers (see `rvtune plugins`).")
+@click.option("--formatter", default=None,
+              help="Prompt formatter [default: the run's, else chatml].")
+@click.option("--system", default=None, help="System message for chat formatters.")
+@click.option("--instruction-template", default=None,
+              help="Wrap each prompt, e.g. 'Write the RISC-V assembly for: {description}'.")
+@click.option("--compare-base/--no-compare-base", default=None,
+              help="Also evaluate the base model without the adapter, on the same prompts "
+                   "[default: on when there is an adapter].")
+@click.option("--batch-size", type=int, default=8, show_default=True,
+              help="Prompts generated together.")
+@click.option("--max-tokens", type=int, default=256, show_default=True,
+              help="Most tokens generated per answer.")
+@click.option("--temperature", type=float, default=0.0, show_default=True,
+              help="Sampling temperature; 0 is greedy.")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seed for sampling and for the evaluator's random trials.")
+@click.option("--trials", type=int, default=16, show_default=True,
+              help="Random starting states per example for execution checks (riscv).")
+@click.pass_context
+def evaluate(ctx, **params):
+    """Generate answers for held-out prompts and score them (see docs/eval.md).
+
+    By default evaluates a run on its test split (else its validation split), and the base
+    model too for comparison. Writes eval.jsonl (every example: prompt, reference,
+    prediction, each metric and the checker's message), eval.json (rates overall and per
+    category), report.md and eval.png into --out.
+    """
+    if print_config_if_asked(ctx):
+        return
+    from rvtune.evaluation.pipeline import evaluate as run_evaluation
+
+    result = run_evaluation(_config(params), progress=_progress_bar,
+                            log=lambda m: click.echo(m, err=True))
+    _print_summary(result)

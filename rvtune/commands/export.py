@@ -1,0 +1,89 @@
+"""``rvtune export``: write a run's adapter as npz, mlx, peft, a fused model or GGUF."""
+
+from pathlib import Path
+
+import click
+
+HINTS = {
+    "npz": "numpy.load(PATH, allow_pickle=False), or rvtune.load(MODEL, adapter_path=PATH)",
+    "mlx": "mlx_lm.load(MODEL, adapter_path=PATH) or mlx_lm.generate --adapter-path PATH",
+    "peft": "PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(MODEL), PATH)",
+    "fused": "mlx_lm.load(PATH) or mlx_lm.generate --model PATH",
+    "gguf": "llama-cli -m PATH, or `ollama create NAME -f Modelfile` with --modelfile",
+}
+
+
+@click.command()
+@click.option("--run", "run_dir", type=click.Path(file_okay=False), default=None,
+              help="Run directory [default: the current directory if it is a run, else the "
+                   "newest under ./runs].")
+@click.option("--format", "fmt", default=None, metavar="FORMAT",
+              help="npz, mlx, peft, fused, gguf (or an exporter plugin; see `rvtune plugins`).")
+@click.option("--out", type=click.Path(), default=None,
+              help="Where to write [default: RUN/exports/<adapters.npz | mlx-adapter | "
+                   "peft-adapter | fused-model | model-f16.gguf>].")
+@click.option("--fuse", is_flag=True, help="Shorthand for --format fused.")
+@click.option("--adapter", type=click.Path(exists=False), default=None,
+              help="Export this adapter (adapters.npz, MLX or PEFT directory) instead of a "
+                   "run's.")
+@click.option("--model", default=None,
+              help="Base model [default: the one the run / adapter was trained on].")
+@click.option("--dequantize", is_flag=True,
+              help="fused: write a plain 16-bit model instead of keeping the base's "
+                   "quantization.")
+@click.option("--modelfile", is_flag=True, help="gguf: also write an Ollama Modelfile beside it.")
+@click.option("--max-delta-error", type=float, default=None,
+              help="fused/gguf: most a stored layer may differ from base + adapter, as a share "
+                   "of the adapter's own change [default: 0.1].")
+@click.option("--max-drift", type=float, default=None,
+              help="fused/gguf: most the fused logits may drift from base + adapter, as a "
+                   "share of the adapter's effect on them [default: 0.1].")
+@click.option("--overwrite", is_flag=True, help="Replace an existing output.")
+def export(run_dir, fmt, out, fuse, adapter, model, dequantize, modelfile, max_delta_error,
+           max_drift, overwrite):
+    """Export a trained adapter: npz, mlx, peft, fused (merged model) or gguf.
+
+    `rvtune export --fuse` fuses the run in the current directory (or the newest run) into
+    RUN/exports/fused-model. Every export is written to a temporary path and renamed into
+    place: a failed export leaves nothing half-written and keeps what was there.
+    """
+    from rvtune.core.errors import UsageError
+    from rvtune.core.jobs import ExportRequest
+    from rvtune.core.plugins import registry
+
+    if fuse:
+        if fmt not in (None, "fused"):
+            raise UsageError(f"--fuse means --format fused; drop --format {fmt} or --fuse")
+        fmt = "fused"
+    if fmt is None:
+        known = ", ".join(registry().names("exporter"))
+        raise UsageError(f"--format is missing; choose one of: {known} (or --fuse)")
+    exporter_cls = registry().get("exporter", fmt, option="--format")
+    if dequantize and fmt != "fused":
+        raise UsageError("--dequantize applies to --format fused only (gguf is always 16-bit)")
+    if modelfile and fmt != "gguf":
+        raise UsageError("--modelfile applies to --format gguf only")
+
+    from rvtune.export.loading import find_run
+
+    run = find_run(run_dir) if (run_dir is not None or adapter is None) else None
+    if out is None:
+        name = getattr(exporter_cls, "default_name", "") or fmt
+        root = run.path / "exports" if run is not None else Path("exports")
+        out = root / name
+    out = Path(out).expanduser()
+    targets = [out] + ([out.parent / "Modelfile"] if modelfile else [])
+    for target in targets:
+        if target.exists() and not overwrite:
+            raise UsageError(f"--out {target}: already exists; pass --overwrite to replace it, "
+                             "or choose another --out")
+    request = ExportRequest(
+        run_dir=run.path if run is not None else None, out=out,
+        options={"adapter": adapter, "model": model, "dequantize": dequantize,
+                 "modelfile": modelfile, "max_delta_error": max_delta_error,
+                 "max_drift": max_drift, "log": click.echo},
+    )
+    written = exporter_cls().export(request)
+    click.echo(f"Exported {fmt} to {written}")
+    if fmt in HINTS:
+        click.echo(f"  load it with: {HINTS[fmt]}")

@@ -1,0 +1,335 @@
+"""``rvtune run``: prepare -> train -> save adapters -> sample answer -> summary, all in one
+run directory (docs/run-directory.md)."""
+
+import time
+from pathlib import Path
+
+import click
+
+from rvtune.core.config import config_options, print_config_if_asked
+from rvtune.core.jobs import ALL_PROJECTIONS, DEFAULT_MODEL, LR_SCHEDULES
+
+from .options import dataset_options, format_options, split_options
+
+PRESETS = ("tiny",)
+# Options that may change on --resume; every other one must match the saved run.
+RESUMABLE = {"iters", "steps_per_report", "steps_per_eval", "val_batches", "save_every",
+             "keep_checkpoints", "force", "sample_prompt", "sample_tokens"}
+NOT_SAVED = {"config", "print_config", "resume", "run_dir"}
+
+trainer_options = [
+    click.option("--model", default=DEFAULT_MODEL, show_default=True,
+                 help="Base model: a local MLX/Hugging Face directory or a hub id."),
+    click.option("--preset", type=click.Choice(PRESETS), default=None,
+                 help="'tiny': an offline random-weight toy model and the built-in RISC-V "
+                      "data; proves the pipeline in well under two minutes on a 2-core CPU."),
+    click.option("--trainer", default="mlx", show_default=True,
+                 help="Trainer plugin (see `rvtune plugins`)."),
+    click.option("--bits", type=int, default=4, show_default=True,
+                 help="Quantize the base to this many bits on load (0 = plain LoRA)."),
+    click.option("--group-size", type=int, default=64, show_default=True,
+                 help="Quantization group size."),
+    click.option("--rank", type=int, default=16, show_default=True, help="LoRA rank r."),
+    click.option("--alpha", type=float, default=16.0, show_default=True,
+                 help="LoRA alpha; the update is scaled by alpha / rank."),
+    click.option("--dropout", type=float, default=0.0, show_default=True,
+                 help="Dropout on the LoRA input."),
+    click.option("--target-modules", multiple=True, default=ALL_PROJECTIONS,
+                 show_default=True,
+                 help="Modules that get adapters: short names (q_proj), paths inside a block "
+                      "(self_attn.q_proj) or all-linear; comma-separated or repeated."),
+    click.option("--num-layers", type=int, default=-1, show_default=True,
+                 help="Adapt the last N blocks (-1 = all)."),
+    click.option("--batch-size", type=int, default=4, show_default=True,
+                 help="Rows per step (all processes together)."),
+    click.option("--iters", type=int, default=600, show_default=True,
+                 help="Training steps."),
+    click.option("--learning-rate", type=float, default=1e-5, show_default=True,
+                 help="Adam learning rate (peak, after warm-up)."),
+    click.option("--warmup", type=int, default=0, show_default=True,
+                 help="Linear warm-up over this many optimizer updates."),
+    click.option("--lr-schedule", type=click.Choice(LR_SCHEDULES), default="constant",
+                 show_default=True, help="After warm-up: constant, or cosine decay to 0."),
+    click.option("--grad-accumulation", type=int, default=1, show_default=True,
+                 help="Steps whose gradients are summed before one optimizer update."),
+    click.option("--grad-checkpoint/--no-grad-checkpoint", default=False, show_default=True,
+                 help="Recompute activations in the backward pass (less memory, slower)."),
+    click.option("--max-seq-length", type=int, default=2048, show_default=True,
+                 help="Truncate longer rows to this many tokens (reported)."),
+    click.option("--mask-prompt/--no-mask-prompt", default=True, show_default=True,
+                 help="Train on the answer only (the prompt part adds no loss)."),
+    click.option("--steps-per-report", type=int, default=10, show_default=True,
+                 help="Report (and log to metrics.jsonl) every N steps."),
+    click.option("--steps-per-eval", type=int, default=200, show_default=True,
+                 help="Validate every N steps (and at the start and the end)."),
+    click.option("--val-batches", type=int, default=25, show_default=True,
+                 help="Validation batches per evaluation (-1 = whole validation set)."),
+    click.option("--save-every", type=int, default=100, show_default=True,
+                 help="Write a checkpoint every N steps (and at the end)."),
+    click.option("--keep-checkpoints", type=int, default=3, show_default=True,
+                 help="Keep the newest N checkpoints."),
+    click.option("--run-dir", type=click.Path(file_okay=False), default=None,
+                 help="Run directory [default: runs/<timestamp>]."),
+    click.option("--resume", type=click.Path(file_okay=False), default=None,
+                 metavar="RUN_DIR", help="Continue the run in RUN_DIR from its last checkpoint."),
+    click.option("--force", is_flag=True,
+                 help="Train even when the memory estimate says it will not fit."),
+    click.option("--sample-prompt", default=None,
+                 help="Prompt for the sample answer at the end [default: a validation row]."),
+    click.option("--sample-tokens", type=int, default=64, show_default=True,
+                 help="Most tokens of the sample answer (0 = no sample)."),
+]
+
+
+def _trainer_options(command):
+    for option in reversed(trainer_options):
+        command = option(command)
+    return command
+
+
+def _split_modules(values) -> tuple:
+    names = []
+    for value in values or ():
+        names.extend(part.strip() for part in str(value).split(",") if part.strip())
+    return tuple(names)
+
+
+def _clean(value):
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _explicit(ctx, name) -> bool:
+    from click.core import ParameterSource
+
+    return ctx.get_parameter_source(name) in (ParameterSource.COMMANDLINE,
+                                              ParameterSource.ENVIRONMENT,
+                                              ParameterSource.DEFAULT_MAP)
+
+
+def _saved_params(ctx, params: dict) -> dict:
+    import yaml
+
+    from rvtune.core.errors import UsageError
+
+    run_dir = Path(params["resume"]).expanduser()
+    path = run_dir / "config.yaml"
+    if not path.is_file():
+        raise UsageError(f"--resume {run_dir}: no config.yaml there; give a directory that "
+                         "`rvtune run` created")
+    try:
+        saved = (yaml.safe_load(path.read_text()) or {}).get("run") or {}
+    except yaml.YAMLError as exc:
+        raise UsageError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    merged = {k.replace("-", "_"): v for k, v in saved.items()}
+    for name, value in params.items():
+        if name in NOT_SAVED or not _explicit(ctx, name):
+            continue
+        if name in RESUMABLE:
+            merged[name] = value
+        elif name == "target_modules":
+            if list(_split_modules(value)) != list(merged.get(name) or []):
+                raise UsageError("--target-modules cannot change when resuming; start a new run")
+        elif _clean(value) != merged.get(name):
+            raise UsageError(f"--{name.replace('_', '-')} cannot change when resuming (the run "
+                             f"used {merged.get(name)!r}); start a new run instead")
+    for name, value in params.items():
+        merged.setdefault(name, value)
+    merged["resume"] = str(run_dir)
+    merged["run_dir"] = str(run_dir)
+    return merged
+
+
+def _apply_preset(ctx, params: dict, log) -> None:
+    from rvtune.training.tiny import NOTICE, TINY_SETTINGS, tiny_model_path
+
+    for name, value in TINY_SETTINGS.items():
+        if not _explicit(ctx, name):
+            params[name] = value
+    if not _explicit(ctx, "model"):
+        params["model"] = str(tiny_model_path(log=log))
+    log(f"NOTE: {NOTICE}.")
+
+
+def _new_run_dir(value) -> Path:
+    from rvtune.core.errors import UsageError
+
+    if value:
+        path = Path(value).expanduser()
+        if path.exists() and (not path.is_dir() or any(path.iterdir())):
+            raise UsageError(f"--run-dir {path}: already exists and is not empty; pick another "
+                             f"or continue that run with --resume {path}")
+        return path
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    path, n = Path("runs") / stamp, 1
+    while path.exists():
+        n += 1
+        path = Path("runs") / f"{stamp}-{n}"
+    return path
+
+
+def _write_config(run_dir: Path, params: dict) -> None:
+    import yaml
+
+    from rvtune import __version__
+    from rvtune.core.atomic import atomic_open
+
+    body = {k.replace("_", "-"): _clean(v) for k, v in params.items() if k not in NOT_SAVED}
+    with atomic_open(run_dir / "config.yaml", "w", encoding="utf-8") as fh:
+        fh.write(f"# rvtune {__version__}: the options this run used. `rvtune run --resume "
+                 f"{run_dir}` reads them back;\n# `rvtune run --config {run_dir}/config.yaml "
+                 "--run-dir NEW` repeats the run.\n")
+        yaml.safe_dump({"run": body}, fh, sort_keys=False)
+
+
+def _barrier(world) -> None:
+    if world is not None and world.size() > 1:
+        import mlx.core as mx
+
+        mx.eval(mx.distributed.all_sum(mx.array(1.0), stream=mx.cpu))
+
+
+@click.command()
+@config_options
+@dataset_options
+@format_options
+@split_options
+@_trainer_options
+@click.pass_context
+def run(ctx, **params):
+    """Fine-tune a model in one go: prepare data, train LoRA adapters, save, sample, summarize.
+
+    Everything lands in one run directory (config.yaml, data/, checkpoints/, adapters/,
+    adapters.npz, metrics.jsonl, loss.png, run.log, summary.json). Ctrl-C saves a checkpoint;
+    `rvtune run --resume RUN_DIR` continues exactly where it stopped.
+
+    Try it offline: `rvtune run --preset tiny` (a toy model: proves the pipeline, not a
+    useful model). The defaults are the reference recipe: Mistral-7B-Instruct-v0.3, 4-bit,
+    rank 16, alpha 16, all seven projections, batch 4, 600 steps, Adam at 1e-5.
+    """
+    if print_config_if_asked(ctx):
+        return
+    from rvtune.core.errors import UsageError
+    from rvtune.core.jobs import TrainConfig, TrainJob
+    from rvtune.core.plugins import registry
+    from rvtune.training.progress import RunLog
+
+    resume = bool(params["resume"])
+    if resume:
+        params = _saved_params(ctx, params)
+    params["target_modules"] = _split_modules(params["target_modules"])
+
+    import mlx.core as mx
+
+    world = mx.distributed.init()
+    main = world.rank() == 0
+    echo = RunLog(None, enabled=main)
+    if resume:
+        if params.get("preset") == "tiny":
+            from rvtune.training.tiny import NOTICE, tiny_model_path
+
+            tiny_model_path(log=echo)
+            echo(f"NOTE: {NOTICE}.")
+    elif params["preset"]:
+        _apply_preset(ctx, params, echo)
+
+    config = TrainConfig.from_dict(params)
+    config.check()
+    trainer_cls = registry().get("trainer", config.trainer, option="--trainer")
+    if params["sample_tokens"] < 0:
+        raise UsageError(f"--sample-tokens {params['sample_tokens']}: must be 0 or more")
+
+    run_dir = Path(params["run_dir"]).expanduser() if resume else _new_run_dir(params["run_dir"])
+    if resume and not (run_dir / "checkpoints").is_dir():
+        raise UsageError(f"--resume {run_dir}: the run has no checkpoints yet; start it again "
+                         "with a new --run-dir")
+    log = RunLog(run_dir / "run.log", enabled=main)
+    if main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        if not resume:
+            _write_config(run_dir, params)
+        else:
+            _write_config(run_dir, {**params, "resume": None})
+    log(f"{'Resuming' if resume else 'Run'} directory: {run_dir}")
+
+    from .options import prepare_config
+    from .prepare import print_summary
+
+    data_dir = run_dir / "data"
+    if main and not (resume and (data_dir / "manifest.json").exists()):
+        from rvtune.core.prepare import prepare
+
+        result = prepare(prepare_config(params, str(data_dir)))
+        print_summary(result)
+        log.write(f"prepared {result.out}: {result.counts}")
+    _barrier(world)
+
+    job = TrainJob(config=config, data_dir=data_dir, run_dir=run_dir, resume=resume,
+                   rank=world.rank(), world_size=world.size(), log=log)
+    result = trainer_cls().train(job)
+    if result.interrupted:
+        raise click.exceptions.Exit(130)
+    if not main:
+        return
+    sample = _sample(params, result, run_dir, log)
+    _summary(params, config, result, run_dir, sample, log)
+
+
+def _sample(params: dict, result, run_dir: Path, log):
+    if not params["sample_tokens"] or result.adapter_dir is None:
+        return None
+    import json
+
+    from rvtune.core.prepare import make_formatter
+    from rvtune.training.sample import generate_text, load_trained
+
+    from .options import prepare_config
+
+    prompt = params["sample_prompt"]
+    if not prompt:
+        for split in ("test", "valid", "train"):
+            path = run_dir / "data" / f"{split}.jsonl"
+            if path.exists() and path.stat().st_size:
+                with open(path, encoding="utf-8") as fh:
+                    prompt = json.loads(fh.readline())["input"]
+                break
+    formatter = make_formatter(prepare_config(params, str(run_dir / "data")))
+    model, tokenizer, _ = load_trained(result.adapter_dir)
+    text = generate_text(model, tokenizer, formatter.render_prompt(prompt),
+                         max_tokens=params["sample_tokens"], temp=0.0, seed=params["seed"],
+                         stop_strings=formatter.stop_strings)
+    log.write(f"sample prompt: {prompt!r} -> {text!r}")
+    return {"prompt": prompt, "output": text}
+
+
+def _summary(params, config, result, run_dir: Path, sample, log) -> None:
+    from rvtune.core.atomic import write_json
+
+    def fmt(value):
+        return "-" if value is None else f"{value:.4f}"
+
+    summary = {
+        "run_dir": str(run_dir), "model": config.model, "preset": params.get("preset"),
+        "trainer": config.trainer, "steps": result.steps, "train_loss": result.train_loss,
+        "val_loss": result.val_loss, "trainable_parameters": result.trainable_parameters,
+        "total_parameters": result.total_parameters, "train_seconds": round(result.seconds, 1),
+        "adapters": str(result.adapter_dir) if result.adapter_dir else None,
+        "sample": sample,
+    }
+    write_json(run_dir / "summary.json", summary)
+    lines = [
+        "",
+        f"Done: {result.steps} steps in {result.seconds:.0f}s; train loss "
+        f"{fmt(result.train_loss)}, validation loss {fmt(result.val_loss)}",
+        f"  adapters:  {run_dir / 'adapters'}  (mlx_lm.load(MODEL, adapter_path=...)) and "
+        f"{run_dir / 'adapters.npz'}",
+        f"  metrics:   {run_dir / 'metrics.jsonl'}, plot {run_dir / 'loss.png'}, "
+        f"log {run_dir / 'run.log'}",
+    ]
+    if sample:
+        lines.append(f"  sample:    {sample['prompt']!r}")
+        lines.append(f"         -> {sample['output']!r}")
+    if params.get("preset") == "tiny":
+        lines.append("  (tiny preset: this proves the pipeline works; the toy model's answers "
+                     "are not useful)")
+    for line in lines:
+        log(line)

@@ -1,0 +1,273 @@
+"""The whole of ``rvtune eval``: examples -> generation (tuned, and base) -> scores -> files."""
+
+import json
+import time
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from rvtune.core.errors import UsageError
+
+from . import scoring
+from .examples import (
+    EvalExample,
+    held_out_split,
+    is_prepared_file,
+    read_dataset,
+    read_predictions,
+    read_prepared,
+)
+
+FILES = ("eval.jsonl", "eval.json", "report.md", "eval.png")
+
+
+@dataclass
+class EvalConfig:
+    """Everything ``rvtune eval`` needs (the command builds one from its options)."""
+
+    run: str | None = None
+    model: str | None = None
+    adapter: str | None = None
+    data: str | None = None
+    #: How to read ``data`` when it is not a prepared jsonl: a DatasetSpec as a dict.
+    dataset: dict = field(default_factory=dict)
+    predictions: str | None = None
+    limit: int | None = None
+    out: str | None = None
+    overwrite: bool = False
+    evaluator: str = "riscv"
+    #: Prompt layout overrides; None keeps the run's (else ``chatml``).
+    formatter: str | None = None
+    system: str | None = None
+    instruction_template: str | None = None
+    #: None: compare with the base model whenever an adapter is evaluated.
+    compare_base: bool | None = None
+    batch_size: int = 8
+    max_tokens: int = 256
+    temperature: float = 0.0
+    seed: int = 0
+    trials: int = 16
+
+    def identity(self) -> dict:
+        """What makes two evaluations the same (where they are written aside)."""
+        data = asdict(self)
+        data.pop("out")
+        data.pop("overwrite")
+        return json.loads(json.dumps(data))
+
+
+@dataclass
+class EvalResult:
+    """Where the files went, the summary written to ``eval.json`` and the per-example rows."""
+
+    out: Path
+    summary: dict
+    rows: list
+
+
+@contextmanager
+def _no_progress(_label: str, _total: int):
+    yield lambda _done: None
+
+
+def _check(config: EvalConfig) -> None:
+    scoring.check_options(config.trials, config.batch_size, config.max_tokens,
+                          config.temperature, config.limit)
+    if config.predictions:
+        clash = [o for o, v in (("--run", config.run), ("--model", config.model),
+                                ("--adapter", config.adapter), ("--data", config.data)) if v]
+        if clash:
+            raise UsageError(f"--predictions scores an existing file without a model; drop "
+                             f"{', '.join(clash)}")
+        if config.compare_base:
+            raise UsageError("--compare-base needs a model; it does not apply to --predictions")
+        return
+    if config.run and config.model:
+        raise UsageError("give either --run RUN_DIR or --model MODEL (with --adapter), not both")
+    if not config.run and not config.model:
+        raise UsageError("nothing to evaluate: pass --run RUN_DIR, --model MODEL [--adapter "
+                         "PATH], or --predictions FILE")
+    if config.run and not Path(config.run).is_dir():
+        raise UsageError(f"--run {config.run}: no such run directory")
+    if not config.run and not config.data:
+        raise UsageError("--model needs --data FILE (a prepared jsonl or a dataset) to know "
+                         "what to evaluate on")
+    if config.compare_base and not (config.run or config.adapter):
+        raise UsageError("--compare-base compares a fine-tuned model with its base; give "
+                         "--run or --adapter, or drop --compare-base")
+
+
+def _out_dir(config: EvalConfig) -> Path:
+    if config.out:
+        return Path(config.out).expanduser()
+    if config.run:
+        return Path(config.run) / "eval"
+    return Path(f"eval-{datetime.now().strftime('%Y%m%d-%H%M%S')}")
+
+
+def _check_out(out: Path, config: EvalConfig) -> None:
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise UsageError(f"--out {out}: exists and is not a directory")
+    if config.overwrite or not any(out.iterdir()):
+        return
+    summary = out / "eval.json"
+    if summary.exists():
+        try:
+            previous = json.loads(summary.read_text(encoding="utf-8")).get("config")
+        except (OSError, json.JSONDecodeError, AttributeError):
+            previous = None
+        if previous == config.identity():
+            return
+        raise UsageError(f"--out {out}: holds an evaluation with other settings; pass "
+                         "--overwrite to replace it, or choose another --out")
+    raise UsageError(f"--out {out}: directory is not empty and holds no evaluation; choose "
+                     "another --out (or --overwrite to write into it)")
+
+
+def load_examples(config: EvalConfig) -> tuple[list[EvalExample], str]:
+    """The examples to evaluate and a one-line description of where they came from."""
+    if config.predictions:
+        path = Path(config.predictions).expanduser()
+        return read_predictions(path, config.limit), str(path)
+    if config.data:
+        path = Path(config.data).expanduser()
+        if is_prepared_file(path):
+            return read_prepared(path, config.limit), str(path)
+        from rvtune.core.datasets import DatasetSpec
+
+        spec = DatasetSpec(**{**config.dataset, "source": config.data})
+        return read_dataset(spec, config.limit), config.data
+    path = held_out_split(Path(config.run))
+    return read_prepared(path, config.limit), str(path)
+
+
+def _score_all(evaluator, examples, prediction_sets: list[list[str]]) -> list[list[dict]]:
+    """Score every set of predictions in one evaluator call (one assembler start)."""
+    references = [e.reference for e in examples] * len(prediction_sets)
+    flat = [p for predictions in prediction_sets for p in predictions]
+    scores = scoring.score(evaluator, references, flat)
+    n = len(examples)
+    return [scores[i * n:(i + 1) * n] for i in range(len(prediction_sets))]
+
+
+def evaluate(config: EvalConfig, progress=_no_progress, log=lambda _m: None) -> EvalResult:
+    """Run an evaluation and write its files; returns what was written.
+
+    ``progress(label, total)`` is a context manager yielding a callable that takes the
+    number of examples done (the command shows a progress bar with it); ``log`` takes
+    one-line status messages.
+    """
+    _check(config)
+    evaluator = scoring.make_evaluator(config.evaluator, trials=config.trials, seed=config.seed)
+    examples, data = load_examples(config)
+    out = _out_dir(config)
+    _check_out(out, config)
+
+    timing = {}
+    predictions, base_predictions, models = None, None, {}
+    if config.predictions:
+        predictions = [e.prediction for e in examples]
+    else:
+        from .models import load_models
+
+        models = load_models(config, log)
+        compare_base = config.compare_base
+        if compare_base is None:
+            compare_base = models["tuned"].has_adapter
+        runs = [("tuned", models["tuned"])]
+        if compare_base:
+            runs.append(("base", models["base"]()))
+        generated = {}
+        for key, model in runs:
+            with progress(f"generating ({model.label})", len(examples)) as advance:
+                generated[key] = model.generate(
+                    examples, batch_size=config.batch_size, max_tokens=config.max_tokens,
+                    temperature=config.temperature, seed=config.seed, progress=advance)
+            timing.update({f"{key}_{k}": v for k, v in model.timing.items()})
+        predictions = generated["tuned"]
+        base_predictions = generated.get("base")
+
+    sets = [predictions] + ([base_predictions] if base_predictions is not None else [])
+    log(f"Scoring {len(examples) * len(sets)} predictions with evaluator '{evaluator.name}' "
+        "...")
+    started = time.perf_counter()
+    scored = _score_all(evaluator, examples, sets)
+    timing["scoring_s"] = round(time.perf_counter() - started, 3)
+    scores = scored[0]
+    base_scores = scored[1] if base_predictions is not None else None
+    metrics = scoring.metric_names(evaluator, scores)
+    categories = [e.category for e in examples]
+    results = scoring.aggregate(evaluator, scores, categories, metrics)
+    base_results = (scoring.aggregate(evaluator, base_scores, categories, metrics)
+                    if base_scores is not None else None)
+
+    rows = []
+    for index, (example, prediction, s) in enumerate(zip(examples, predictions, scores)):
+        row = {"index": index, "where": example.where, "category": example.category,
+               "prompt": example.prompt, "reference": example.reference,
+               "prediction": prediction, **s}
+        if base_scores is not None:
+            row["base"] = {"prediction": base_predictions[index], **base_scores[index]}
+        rows.append(row)
+
+    total = timing.get("tuned_generation_s", 0.0) + timing["scoring_s"]
+    timing["examples_per_s"] = round(len(examples) / total, 3) if total else None
+    tuned = models.get("tuned")
+    summary = {
+        "rvtune_version": _version(),
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "title": tuned.label if tuned else f"predictions in {data}",
+        "evaluator": evaluator.name,
+        "metrics": metrics,
+        "examples": len(examples),
+        "data": data,
+        "run": config.run,
+        "model": tuned.model if tuned else None,
+        "adapter": tuned.adapter if tuned else None,
+        "predictions": config.predictions,
+        "settings": _settings(config),
+        "results": results,
+    }
+    if base_results is not None:
+        summary["base_results"] = base_results
+        summary["comparison"] = scoring.compare(base_results, results, metrics)
+    summary["chart"] = "eval.png" if metrics else None
+    summary["timing"] = timing
+    summary["config"] = config.identity()
+    _write(out, summary, rows, results, base_results, metrics)
+    return EvalResult(out, summary, rows)
+
+
+def _settings(config: EvalConfig) -> dict:
+    settings = {"trials": config.trials, "seed": config.seed}
+    if not config.predictions:
+        settings.update(batch_size=config.batch_size, max_tokens=config.max_tokens,
+                        temperature=config.temperature)
+    if config.limit is not None:
+        settings["limit"] = config.limit
+    return settings
+
+
+def _write(out: Path, summary, rows, results, base_results, metrics) -> None:
+    from .chart import write_chart
+    from .report import write_report, write_rows, write_summary
+
+    out.mkdir(parents=True, exist_ok=True)
+    # eval.json goes last: while it is missing the directory holds no finished evaluation.
+    (out / "eval.json").unlink(missing_ok=True)
+    write_rows(out / "eval.jsonl", rows)
+    if metrics:
+        write_chart(out / "eval.png", results, metrics, base_results, title=summary["title"])
+    else:
+        (out / "eval.png").unlink(missing_ok=True)
+    write_report(out / "report.md", summary, rows)
+    write_summary(out / "eval.json", summary)
+
+
+def _version() -> str:
+    from rvtune import __version__
+
+    return __version__

@@ -1,0 +1,88 @@
+"""What every exporter shares: reading the request, the adapter, the base model's shape."""
+
+import json
+from pathlib import Path
+
+from rvtune.core.errors import UsageError
+
+EXPORTS_DIR = "exports"
+
+
+class Exporter:
+    """Base class: ``name``, ``default_name`` (output under ``RUN/exports/``) and ``write``."""
+
+    name = ""
+    default_name = ""
+
+    def export(self, request) -> Path:
+        """Write the export for ``request`` (a :class:`rvtune.core.jobs.ExportRequest`)
+        atomically and return the path written."""
+        out = Path(request.out)
+        self.write(request, out)
+        return out
+
+    def write(self, request, out: Path) -> None:
+        raise NotImplementedError
+
+
+def options(request) -> dict:
+    return dict(getattr(request, "options", None) or {})
+
+
+def log_of(request):
+    return options(request).get("log") or (lambda message: None)
+
+
+def run_of(request):
+    """The :class:`~rvtune.export.loading.RunInfo` of the request, or None."""
+    from .loading import read_run, run_of_adapter
+
+    if request.run_dir is not None:
+        return read_run(request.run_dir)
+    adapter = options(request).get("adapter")
+    return run_of_adapter(adapter) if adapter else None
+
+
+def source(request) -> dict:
+    """Keyword arguments of :func:`rvtune.export.loading.load_with_adapter` for a request."""
+    opts = options(request)
+    run = run_of(request)
+    adapter = opts.get("adapter")
+    if run is None and adapter is None:
+        raise UsageError("nothing to export: pass --run RUN_DIR, or --adapter PATH (with "
+                         "--model when the adapter does not name its base model)")
+    return {"model": opts.get("model"), "adapter_path": adapter, "run": run}
+
+
+def read_request_adapter(request):
+    """The adapter a request names, and the run it belongs to."""
+    from .adapter import read_adapter
+
+    src = source(request)
+    run = src["run"]
+    path = src["adapter_path"] or run.adapter_path
+    adapter = read_adapter(path)
+    if run is not None and run.model and not adapter.model:
+        adapter.model = run.model
+    if src["model"]:
+        adapter.model = src["model"]
+    return adapter, run
+
+
+def model_config(model: str | None) -> dict | None:
+    """The base model's ``config.json`` when it is on disk (no weights are loaded)."""
+    if not model:
+        return None
+    try:
+        from rvtune.training.model import resolve_model_path
+
+        return json.loads((resolve_model_path(model) / "config.json").read_text())
+    except Exception:  # not cached or not local: the export still works without it
+        return None
+
+
+def total_layers_of(model: str | None) -> int | None:
+    from .loading import total_layers
+
+    config = model_config(model)
+    return total_layers(config) if config else None

@@ -1,0 +1,405 @@
+"""rvtune's own MLX training loop, built from mlx-lm's public pieces (model loading,
+``linear_to_lora_layers``) so that it can resume exactly, stop cleanly on Ctrl-C and run
+data-parallel under ``mlx.launch``.
+
+The training step is replaceable: :func:`train` takes ``make_step`` (and ``loss``), and the
+``mlx`` trainer plugin exposes both as methods a subclass can override.
+"""
+
+import json
+import signal
+import threading
+import time
+from functools import partial
+from pathlib import Path
+
+from rvtune.core.errors import DataError, RvtuneError, UsageError
+
+from .data import Batches, encode_rows, masked_loss, read_rows
+
+CHECKPOINTS = "checkpoints"
+
+
+def lr_schedule(config, updates: int):
+    """Learning rate per optimizer update: optional linear warm-up from ``lr / warmup``,
+    then constant or cosine decay to zero at the last update."""
+    import mlx.core as mx
+    import mlx.optimizers as optim
+
+    lr = config.learning_rate
+    warmup = config.warmup
+    if config.lr_schedule == "cosine":
+        main = optim.cosine_decay(lr, max(1, updates - warmup), 0.0)
+    elif warmup:
+        main = lambda _step: mx.array(lr, dtype=mx.float32)  # noqa: E731
+    else:
+        return lr
+    if not warmup:
+        return main
+    warm = optim.linear_schedule(lr / warmup, lr, max(1, warmup - 1))
+    return optim.join_schedules([warm, main], [warmup])
+
+
+def enable_grad_checkpoint(model) -> None:
+    """Recompute each block's activations in the backward pass instead of keeping them.
+
+    Unlike mlx-lm's helper, which patches the block class for every model in the process,
+    this swaps in a per-instance subclass, so other models are unaffected.
+    """
+    import mlx.core as mx
+
+    for layer in model.layers:
+        base = type(layer)
+        if getattr(base, "_rvtune_checkpointed", False):
+            continue
+        call = base.__call__
+
+        def checkpointed(self, *args, _call=call, **kwargs):
+            def inner(params, *args, **kwargs):
+                self.update(params)
+                return _call(self, *args, **kwargs)
+
+            return mx.checkpoint(inner)(self.trainable_parameters(), *args, **kwargs)
+
+        layer.__class__ = type(f"Checkpointed{base.__name__}", (base,),
+                               {"__call__": checkpointed, "_rvtune_checkpointed": True})
+
+
+def make_step(model, optimizer, loss, grad_accumulation: int):
+    """The default compiled training step and the state it updates.
+
+    Returns ``(step, state)``; ``step(tokens, lengths, prev_grad, do_update)`` returns
+    ``(loss, n_tokens, grad)`` where ``grad`` is the accumulated gradient (None after an
+    update). Gradients are averaged across processes before each update.
+    """
+    import mlx.core as mx
+    import mlx.nn as nn
+    from mlx.nn.utils import average_gradients
+    from mlx.utils import tree_map
+
+    value_and_grad = nn.value_and_grad(model, loss)
+    state = [model.state, optimizer.state, mx.random.state]
+
+    @partial(mx.compile, inputs=state, outputs=state)
+    def step(tokens, lengths, prev_grad, do_update):
+        (value, ntoks), grad = value_and_grad(model, tokens, lengths)
+        if prev_grad is not None:
+            grad = tree_map(lambda a, b: a + b, grad, prev_grad)
+        if do_update:
+            grad = average_gradients(grad)
+            if grad_accumulation > 1:
+                grad = tree_map(lambda g: g / grad_accumulation, grad)
+            optimizer.update(model, grad)
+            grad = None
+        return value, ntoks, grad
+
+    return step, state
+
+
+class _StopOnCtrlC:
+    """First Ctrl-C asks the loop to stop after the current step and save; a second one
+    quits at once."""
+
+    def __init__(self, log):
+        self.log = log
+        self.requested = False
+        self._previous = None
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.getsignal(signal.SIGINT)
+            signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, _signum, _frame):
+        if self.requested:
+            signal.signal(signal.SIGINT, self._previous or signal.default_int_handler)
+            raise KeyboardInterrupt
+        self.requested = True
+        self.log("Ctrl-C: stopping after this step and saving a checkpoint "
+                 "(press Ctrl-C again to quit at once)")
+
+    def __exit__(self, *exc):
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+
+def _maybe_fast_qmm(model, log) -> None:
+    try:
+        from . import qmm_vjp
+    except ImportError:
+        return
+    if qmm_vjp.wanted("auto"):
+        count = qmm_vjp.enable(model)
+        if count:
+            log(f"Fast quantized backward pass on {count} layers")
+
+
+def _is_oom(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return isinstance(exc, MemoryError) or any(
+        word in text for word in ("out of memory", "malloc", "outofmemory",
+                                  "maximum allowed buffer", "failed to allocate"))
+
+
+def train(job, make_step=make_step, loss=masked_loss):
+    """Run ``job`` (a :class:`rvtune.core.jobs.TrainJob`) and return a
+    :class:`rvtune.core.jobs.TrainResult`. Only rank 0 writes files and prints."""
+    import mlx.core as mx
+    import mlx.optimizers as optim
+    from mlx.utils import tree_flatten, tree_unflatten
+
+    from rvtune.core.jobs import TrainResult
+
+    from . import memory
+    from .adapters import adapter_config, save_adapter_dir, save_npz
+    from .checkpoint import latest_checkpoint, save_checkpoint
+    from .lora import apply_lora
+    from .model import (check_bits, load_base, load_tokenizer, read_model_config,
+                        resolve_model_path)
+    from .progress import Progress, RunLog, plot_losses, truncate_metrics
+
+    cfg = job.config
+    cfg.check()
+    world = mx.distributed.init()
+    job.rank, job.world_size = world.rank(), world.size()
+    main = job.is_main
+    run_dir = Path(job.run_dir)
+    data_dir = Path(job.data_dir)
+    log = job.log if isinstance(job.log, RunLog) else RunLog(run_dir / "run.log", main)
+    started = time.perf_counter()
+
+    manifest_path = data_dir / "manifest.json"
+    try:
+        manifest = json.loads(manifest_path.read_text())
+    except (OSError, json.JSONDecodeError):
+        raise DataError(f"{manifest_path}: missing or unreadable; prepare the data first "
+                        "(`rvtune prepare`)") from None
+    train_rows = read_rows(data_dir / "train.jsonl")
+    valid_rows = read_rows(data_dir / "valid.jsonl")
+    if len(train_rows) < cfg.batch_size:
+        raise UsageError(f"--batch-size {cfg.batch_size}: larger than the training set "
+                         f"({len(train_rows)} rows in {data_dir / 'train.jsonl'}); lower "
+                         "--batch-size or add data")
+    if cfg.grad_accumulation > cfg.iters:
+        raise UsageError(f"--grad-accumulation {cfg.grad_accumulation}: more than --iters "
+                         f"{cfg.iters}, so no update would happen")
+
+    model_path = resolve_model_path(cfg.model)
+    model_config = read_model_config(model_path)
+    check_bits(cfg.bits, cfg.group_size)
+    tokenizer = load_tokenizer(model_path, cfg.model)
+    has_bos = bool(manifest.get("has_bos"))
+    encode = partial(encode_rows, tokenizer=tokenizer, has_bos=has_bos,
+                     mask_prompt=cfg.mask_prompt, max_seq_length=cfg.max_seq_length)
+    train_data, valid_data = encode(train_rows), encode(valid_rows)
+    for name, data in (("training", train_data), ("validation", valid_data)):
+        if data.truncated:
+            log(f"{data.truncated} of {len(data)} {name} rows are longer than "
+                f"--max-seq-length {cfg.max_seq_length} and were truncated"
+                + (f" ({data.no_target} lost their whole answer)" if data.no_target else ""))
+    if train_data.no_target == len(train_data):
+        raise DataError(f"--max-seq-length {cfg.max_seq_length}: every training prompt fills "
+                        "it, so no answer token is left to learn; raise --max-seq-length")
+    longest = max(len(ids) for ids in train_data.ids)
+
+    try:
+        estimate = memory.estimate(model_config, cfg, job.world_size, longest)
+    except (KeyError, TypeError, ZeroDivisionError):
+        estimate = None  # an architecture the estimate does not know
+    available, source = memory.available_memory()
+    if estimate is not None:
+        log(f"Memory estimate (longest row {longest} tokens): {estimate.describe()}; "
+            f"available {available / memory.GB:.1f} GB ({source})")
+        if estimate.total > available and not cfg.force:
+            raise RvtuneError(
+                f"estimated peak memory {estimate.total / memory.GB:.1f} GB exceeds the "
+                f"{available / memory.GB:.1f} GB available for --model {cfg.model} at batch "
+                f"{cfg.batch_size} x {longest} tokens; "
+                f"{memory.advice(model_config, cfg, available, job.world_size, longest)}; "
+                "or pass --force to try anyway")
+
+    log(f"Loading {cfg.model} ...")
+    model, tokenizer, _config, quant = load_base(model_path, cfg.bits, cfg.group_size,
+                                                 cfg.model, tokenizer=tokenizer)
+    if quant.on_load:
+        log(f"Quantized to {quant.bits} bits (group size {quant.group_size}) on load")
+    elif quant.bits:
+        log(f"Model is stored quantized ({quant.bits} bits); --bits is not applied again")
+    mx.random.seed(cfg.seed)
+    info = apply_lora(model, cfg)
+    _maybe_fast_qmm(model, log)
+    modules = ", ".join(f"{path} x{count}" for path, count in info.adapted.items())
+    log(f"LoRA rank {cfg.rank}, alpha {cfg.alpha:g} -> scale {cfg.scale:g}, dropout "
+        f"{cfg.dropout:g}, on {len(info.layers)} of {len(model.layers)} layers: {modules}")
+    log(f"Trainable parameters: {info.trainable:,} of {info.total:,} "
+        f"({100 * info.share:.3f}%)")
+
+    batches = Batches(train_data, cfg.batch_size, cfg.seed, cfg.max_seq_length,
+                      job.rank, job.world_size)
+    valid_batches = None
+    if len(valid_data) >= job.world_size:
+        size = min(cfg.batch_size, len(valid_data) - len(valid_data) % job.world_size)
+        valid_batches = Batches(valid_data, size, cfg.seed, cfg.max_seq_length,
+                                job.rank, job.world_size)
+    n_val = 0 if valid_batches is None else (
+        len(valid_batches) if cfg.val_batches == -1 else min(cfg.val_batches, len(valid_batches)))
+
+    updates = cfg.iters // cfg.grad_accumulation
+    optimizer = optim.Adam(learning_rate=lr_schedule(cfg, updates))
+    ckpt_root = run_dir / CHECKPOINTS
+    metrics_path = run_dir / "metrics.jsonl"
+    start, trained_tokens = 0, 0
+    if job.resume:
+        found = latest_checkpoint(ckpt_root, warn=log)
+        if found is None:
+            raise UsageError(f"--resume {run_dir}: no checkpoint in {ckpt_root} to resume "
+                             "from; start a new run instead")
+        path, adapters, opt_state, state = found
+        model.load_weights(list(adapters.items()), strict=False)
+        optimizer.state = tree_unflatten(list(opt_state.items()))
+        start = int(state["step"])
+        trained_tokens = int(state.get("trained_tokens", 0))
+        key = state["rng"]
+        mx.random.seed((int(key[0]) << 32) | int(key[1]))
+        if main:
+            truncate_metrics(metrics_path, start)
+        log(f"Resuming from {path} (step {start} of {cfg.iters})")
+        if start >= cfg.iters:
+            log(f"Already at step {start}; raise --iters to train further")
+    optimizer.init(model.trainable_parameters())
+    if cfg.grad_checkpoint:
+        enable_grad_checkpoint(model)
+    step, state = make_step(model, optimizer, loss, cfg.grad_accumulation)
+
+    def evaluate() -> float:
+        model.eval()
+        total, count = mx.array(0.0), mx.array(0)
+        for index in range(n_val):
+            tokens, lengths, _ = valid_batches.batch(index)
+            value, ntoks = loss(model, tokens, lengths)
+            total = total + value * ntoks
+            count = count + ntoks
+            mx.eval(total, count)
+        total = mx.distributed.all_sum(total, stream=mx.cpu)
+        count = mx.distributed.all_sum(count, stream=mx.cpu)
+        model.train()
+        return (total / mx.maximum(count, 1)).item()
+
+    def save(it: int) -> Path | None:
+        if not main:
+            return None
+        path = save_checkpoint(
+            ckpt_root, it, dict(tree_flatten(model.trainable_parameters())),
+            dict(tree_flatten(optimizer.state)),
+            {"rng": mx.random.state[0].tolist(), "batch_order": batches.position(it),
+             "trained_tokens": trained_tokens, "seed": cfg.seed, "iters": cfg.iters,
+             "saved": time.strftime("%Y-%m-%dT%H:%M:%S")},
+            keep=cfg.keep_checkpoints)
+        for callback in job.callbacks:
+            callback.on_checkpoint(path, it)
+        return path
+
+    def report_val(it: int) -> float:
+        tic = time.perf_counter()
+        value = evaluate()
+        record = {"step": it, "val_loss": value, "val_seconds": time.perf_counter() - tic}
+        progress.val(record)
+        if main:
+            for callback in job.callbacks:
+                callback.on_val_report(record)
+        return value
+
+    progress = Progress(metrics_path, cfg.iters, start, log, enabled=main)
+    last_train = last_val = None
+    last_ckpt = None
+    it = start
+    interrupted = False
+    grad = None
+    window = {"loss": mx.array(0.0), "tokens": 0, "steps": 0, "time": 0.0}
+    loop_start, loop_first = time.perf_counter(), start
+    model.train()
+    try:
+        with progress, _StopOnCtrlC(log) as stop:
+            if valid_batches is not None and start == 0 and n_val:
+                last_val = report_val(0)
+            for it in range(start + 1, cfg.iters + 1):
+                tic = time.perf_counter()
+                tokens, lengths, ntok = batches.batch(it - 1)
+                value, _ntoks, grad = step(tokens, lengths, grad,
+                                           it % cfg.grad_accumulation == 0)
+                window["loss"] = window["loss"] + value
+                mx.eval(state, window["loss"], grad)
+                window["tokens"] += ntok
+                window["steps"] += 1
+                window["time"] += time.perf_counter() - tic
+                progress.advance(it)
+                if it % cfg.steps_per_report == 0 or it == cfg.iters:
+                    total_loss = mx.distributed.all_sum(window["loss"], stream=mx.cpu).item()
+                    tokens_all = mx.distributed.all_sum(
+                        mx.array(window["tokens"]), stream=mx.cpu).item()
+                    trained_tokens += int(tokens_all)
+                    last_train = total_loss / (window["steps"] * job.world_size)
+                    elapsed = time.perf_counter() - loop_start
+                    record = {
+                        "step": it, "loss": last_train,
+                        "learning_rate": float(optimizer.learning_rate.item()),
+                        "tokens_per_second": tokens_all / max(window["time"], 1e-9),
+                        "iterations_per_second": window["steps"] / max(window["time"], 1e-9),
+                        "trained_tokens": trained_tokens,
+                        "peak_memory_gb": mx.get_peak_memory() / 1e9,
+                        "eta_seconds": elapsed / (it - loop_first) * (cfg.iters - it),
+                    }
+                    progress.train(record)
+                    if main:
+                        for callback in job.callbacks:
+                            callback.on_train_report(record)
+                    window = {"loss": mx.array(0.0), "tokens": 0, "steps": 0, "time": 0.0}
+                if valid_batches is not None and n_val and (
+                        it % cfg.steps_per_eval == 0 or it == cfg.iters):
+                    last_val = report_val(it)
+                boundary = it % cfg.grad_accumulation == 0
+                if boundary and (it % cfg.save_every == 0 or it == cfg.iters):
+                    last_ckpt = save(it)
+                if stop.requested and boundary:
+                    if last_ckpt is None or not last_ckpt.name.endswith(f"{it:07d}"):
+                        last_ckpt = save(it)
+                    log(f"Stopped at step {it}; checkpoint saved in {last_ckpt}. Continue "
+                        f"with: rvtune run --resume {run_dir}")
+                    interrupted = True
+                    break
+    except (RuntimeError, MemoryError) as exc:
+        if not _is_oom(exc):
+            raise
+        advice = (memory.advice(model_config, cfg, available, job.world_size, longest)
+                  if estimate is not None else "lower --batch-size or --max-seq-length")
+        raise RvtuneError(f"out of memory while training --model {cfg.model} at batch "
+                          f"{cfg.batch_size} x {longest} tokens; {advice}") from None
+
+    files = {}
+    adapter_dir = None
+    if main:
+        if not interrupted and it >= cfg.iters:
+            weights = dict(tree_flatten(model.trainable_parameters()))
+            local = Path(cfg.model).expanduser()
+            base = str(local.resolve()) if local.exists() else cfg.model
+            extra = {"rvtune": {
+                "base_model": cfg.model, "alpha": cfg.alpha, "step": it,
+                "target_modules": list(cfg.target_modules),
+                "quantize_on_load": ({"bits": quant.bits, "group_size": quant.group_size}
+                                     if quant.on_load else None),
+                "formatter": manifest.get("formatter"),
+                "stop_strings": manifest.get("stop_strings", []),
+                "has_bos": has_bos}}
+            config = adapter_config(info, base, len(info.layers), extra)
+            adapter_dir = save_adapter_dir(run_dir / "adapters", weights, config)
+            files["adapters"] = adapter_dir
+            files["adapters.npz"] = save_npz(run_dir / "adapters.npz", weights, config)
+        plot = plot_losses(metrics_path, run_dir / "loss.png")
+        if plot:
+            files["loss.png"] = plot
+        files["metrics.jsonl"] = metrics_path
+    return TrainResult(
+        adapter_dir=adapter_dir, steps=it, interrupted=interrupted, train_loss=last_train,
+        val_loss=last_val, trainable_parameters=info.trainable, total_parameters=info.total,
+        seconds=time.perf_counter() - started, checkpoint=last_ckpt, files=files)

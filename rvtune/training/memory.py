@@ -1,0 +1,171 @@
+"""A peak-memory estimate for a training config, made from ``config.json`` before loading.
+
+Rough by design (aim: within about 30%): it counts quantized weights, LoRA weights with their
+gradients and Adam moments, saved activations for batch x sequence length (all blocks, or
+one block plus block inputs with gradient checkpointing), and the logits. docs/memory.md
+explains each term.
+"""
+
+import os
+from dataclasses import dataclass, replace
+
+GB = 1024 ** 3
+OVERHEAD = 1.10  # allocator slack, temporaries, the tokenizer and Python itself
+
+
+@dataclass
+class Estimate:
+    """Bytes per component and in total."""
+
+    weights: float
+    lora: float
+    activations: float
+    logits: float
+    total: float
+
+    def describe(self) -> str:
+        return (f"{self.total / GB:.2f} GB (weights {self.weights / GB:.2f}, LoRA + optimizer "
+                f"{self.lora / GB:.2f}, activations {self.activations / GB:.2f}, logits "
+                f"{self.logits / GB:.2f})")
+
+
+def _dims(mc: dict) -> dict:
+    text = mc.get("text_config") or {}
+    get = lambda k, d=None: mc.get(k, text.get(k, d))  # noqa: E731
+    hidden = get("hidden_size")
+    heads = get("num_attention_heads")
+    head_dim = get("head_dim") or hidden // heads
+    return {"H": hidden, "I": get("intermediate_size", 4 * hidden), "L": get("num_hidden_layers"),
+            "V": get("vocab_size"), "nh": heads, "nkv": get("num_key_value_heads") or heads,
+            "hd": head_dim, "tie": bool(get("tie_word_embeddings", False)),
+            "dtype": 2 if str(get("torch_dtype", "bfloat16")) in ("bfloat16", "float16")
+            else 4}
+
+
+def module_shapes(d: dict) -> dict:
+    """(in, out) of each projection of a Mistral/Llama block."""
+    H, I, nh, nkv, hd = d["H"], d["I"], d["nh"], d["nkv"], d["hd"]
+    return {"q_proj": (H, nh * hd), "k_proj": (H, nkv * hd), "v_proj": (H, nkv * hd),
+            "o_proj": (nh * hd, H), "gate_proj": (H, I), "up_proj": (H, I), "down_proj": (I, H)}
+
+
+def estimate(model_config: dict, config, world_size: int = 1,
+             seq_length: int | None = None) -> Estimate:
+    """Estimate peak bytes for training ``config`` (a :class:`TrainConfig`) on this model.
+
+    ``seq_length`` is the longest padded batch the data will produce (batches are padded to
+    their longest row, not to ``--max-seq-length``); it defaults to ``--max-seq-length``.
+    """
+    seq = min(seq_length or config.max_seq_length, config.max_seq_length)
+    d = _dims(model_config)
+    shapes = module_shapes(d)
+    stored = model_config.get("quantization") or {}
+    bits = stored.get("bits") or config.bits
+    group = stored.get("group_size") or config.group_size
+    dtype = d["dtype"]
+
+    def weight_bytes(n):
+        if not bits:
+            return n * dtype
+        return n * bits / 8 + n / group * 2 * dtype  # packed weights + scales and biases
+
+    per_block = sum(i * o for i, o in shapes.values())
+    embed = d["V"] * d["H"]
+    weights = (d["L"] * weight_bytes(per_block) + weight_bytes(embed)
+               + (0 if d["tie"] else weight_bytes(embed)) + (2 * d["L"] + 1) * d["H"] * dtype)
+
+    layers = d["L"] if config.num_layers == -1 else min(config.num_layers, d["L"])
+    targets = {t.rsplit(".", 1)[-1] for t in config.target_modules}
+    if "all-linear" in targets:
+        targets = set(shapes)
+    lora_params = layers * sum(config.rank * (i + o) for name, (i, o) in shapes.items()
+                               if name in targets)
+    # fp32 weights + gradient + Adam's two moments, + an accumulated gradient
+    lora = lora_params * 4 * (4 + (1 if config.grad_accumulation > 1 else 0))
+
+    tokens = max(1, config.batch_size // world_size) * seq
+    H, I, nh, nkv, hd = d["H"], d["I"], d["nh"], d["nkv"], d["hd"]
+    per_token_block = dtype * (6 * H + 2 * nh * hd + 2 * nkv * hd + 4 * I
+                               + 3 * config.rank * len(targets))
+    if config.dropout:
+        per_token_block += dtype * sum(shapes[t][0] for t in targets if t in shapes)
+    attention = dtype * 2 * nh * seq  # scores and probabilities
+    block = tokens * (per_token_block + attention)
+    if config.grad_checkpoint:
+        activations = d["L"] * tokens * H * dtype + block
+    else:
+        activations = d["L"] * block
+    logits = tokens * d["V"] * 4 * 3  # fp32 logits, log-softmax and their gradient
+    total = (weights + lora + activations + logits) * OVERHEAD
+    return Estimate(weights, lora, activations, logits, total)
+
+
+def available_memory() -> tuple[float, str]:
+    """Bytes training may use here and where that number comes from."""
+    try:
+        import mlx.core as mx
+
+        info = mx.device_info()
+    except Exception:
+        info = {}
+    for key in ("max_recommended_working_set_size", "memory_size", "total_memory"):
+        if info.get(key):
+            return float(info[key]), f"device {key}"
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return float(line.split()[1]) * 1024, "MemAvailable"
+    except OSError:
+        pass
+    try:
+        return float(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")), "physical"
+    except (ValueError, OSError, AttributeError):
+        return float("inf"), "unknown"
+
+
+def what_fits(model_config: dict, config, limit: float, world_size: int = 1,
+              seq_length: int | None = None) -> list:
+    """Option changes (as CLI flags) whose estimate fits under ``limit``, cheapest first."""
+    tries = []
+    if not config.grad_checkpoint:
+        tries.append(("--grad-checkpoint", {"grad_checkpoint": True}))
+    b = config.batch_size // 2
+    while b >= 1:
+        tries.append((f"--batch-size {b}", {"batch_size": b}))
+        b //= 2
+    s = min(seq_length or config.max_seq_length, config.max_seq_length) // 2
+    while s >= 256:
+        tries.append((f"--max-seq-length {s}", {"max_seq_length": s}))
+        s //= 2
+    r = config.rank // 2
+    while r >= 4:
+        tries.append((f"--rank {r}", {"rank": r}))
+        r //= 2
+    fits, seen_kinds = [], set()
+    for flag, change in tries:
+        kind = next(iter(change))
+        if kind in seen_kinds:
+            continue
+        est = estimate(model_config, replace(config, **change), world_size, seq_length)
+        if est.total <= limit:
+            fits.append(f"{flag} ({est.total / GB:.1f} GB)")
+            seen_kinds.add(kind)
+    if not fits:  # no single change is enough: combine the strongest ones
+        combined = replace(config, grad_checkpoint=True, batch_size=1,
+                           max_seq_length=min(config.max_seq_length, 512))
+        est = estimate(model_config, combined, world_size, seq_length)
+        if est.total <= limit:
+            fits.append(f"--grad-checkpoint --batch-size 1 --max-seq-length "
+                        f"{combined.max_seq_length} together ({est.total / GB:.1f} GB)")
+    return fits
+
+
+def advice(model_config: dict, config, limit: float, world_size: int = 1,
+           seq_length: int | None = None) -> str:
+    """One clause telling what fits, for errors about memory."""
+    fits = what_fits(model_config, config, limit, world_size, seq_length)
+    if fits:
+        return "what fits: " + ", or ".join(fits)
+    return ("even the smallest settings do not fit; use a smaller model or a lower --bits, "
+            "or lower --batch-size, --max-seq-length and --rank and turn on --grad-checkpoint")

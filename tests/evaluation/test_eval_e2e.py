@@ -1,0 +1,111 @@
+"""End to end on the tiny run: `rvtune eval` through the real CLI, and batched generation."""
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from eval_helpers import read_jsonl, run_rvtune
+
+pytestmark = pytest.mark.slow
+
+METRICS = ["exact", "assembles", "encoding_match", "exec_match"]
+
+
+def tiny_cache() -> str:
+    """The tiny model cache the training tests use too (built once, shared)."""
+    from rvtune.training.tiny import TINY_VERSION
+
+    return os.environ.get("RVTUNE_TEST_CACHE") or str(
+        Path(tempfile.gettempdir()) / f"rvtune-test-cache-v{TINY_VERSION}")
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    """A run directory from `rvtune run --preset tiny` with a few steps and a test split."""
+    pytest.importorskip("mlx_lm")
+    run_dir = tmp_path_factory.mktemp("eval-run") / "tiny"
+    run_rvtune("run", "--preset", "tiny", "--iters", 4, "--warmup", 0, "--dataset-size", 160,
+               "--test-fraction", 0.1, "--steps-per-eval", 4, "--save-every", 4,
+               "--sample-tokens", 0, "--run-dir", run_dir,
+               env={"RVTUNE_CACHE": tiny_cache()}, check=True)
+    return run_dir
+
+
+def test_eval_run_writes_everything_and_compares_with_base(rvtune_cli, tiny_run):
+    proc = rvtune_cli("eval", "--run", tiny_run, "--limit", 8, "--max-tokens", 24,
+                      "--trials", 2)
+    assert proc.returncode == 0, proc.stderr
+    out = tiny_run / "eval"
+    assert sorted(p.name for p in out.iterdir()) == ["eval.json", "eval.jsonl", "eval.png",
+                                                     "report.md"]
+    assert "generating" in proc.stderr and "8/8" in proc.stderr  # the progress bar
+
+    test_rows = read_jsonl(tiny_run / "data" / "test.jsonl")
+    rows = read_jsonl(out / "eval.jsonl")
+    assert len(rows) == 8
+    for row, source in zip(rows, test_rows):
+        assert row["prompt"] == source["input"] and row["reference"] == source["target"]
+        assert row["category"] == source["category"]
+        assert isinstance(row["prediction"], str) and "<|im_end|>" not in row["prediction"]
+        assert all(isinstance(row[m], bool) or (m == "exec_match" and row[m] is None)
+                   for m in METRICS)
+        assert isinstance(row["message"], str)
+        assert set(row["base"]) == {"prediction", *METRICS, "message"}
+
+    summary = json.loads((out / "eval.json").read_text())
+    assert summary["examples"] == 8 and summary["metrics"] == METRICS
+    assert summary["data"].endswith("test.jsonl")
+    assert summary["adapter"].endswith("adapters")
+    assert summary["results"]["overall"]["examples"] == 8
+    assert set(summary["results"]["by_category"]) == {r["category"] for r in rows}
+    assert summary["base_results"]["overall"]["examples"] == 8
+    assert set(summary["comparison"]["overall"]) == set(METRICS)
+    for metric, entry in summary["comparison"]["overall"].items():
+        assert set(entry) == {"base", "fine_tuned", "delta"}
+        assert entry["fine_tuned"] == summary["results"]["overall"][metric]
+    for key in ("tuned_load_s", "tuned_generation_s", "base_generation_s", "scoring_s",
+                "examples_per_s"):
+        assert summary["timing"][key] is not None, key
+    report = (out / "report.md").read_text()
+    assert "## Base model vs fine-tuned" in report and "| metric | base | fine-tuned | change |" \
+        in report
+    assert (out / "eval.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_eval_model_and_adapter_file_on_a_raw_dataset(rvtune_cli, tiny_run, tmp_path):
+    """--model + an adapters.npz, --data through the dataset adapters, no base comparison."""
+    import yaml
+
+    model = yaml.safe_load((tiny_run / "config.yaml").read_text())["run"]["model"]
+    out = tmp_path / "ev"
+    proc = rvtune_cli("eval", "--model", model, "--adapter", tiny_run / "adapters.npz",
+                      "--data", "riscv", "--dataset-size", 40, "--limit", 4,
+                      "--no-compare-base", "--max-tokens", 16, "--trials", 1,
+                      "--batch-size", 2, "--out", out)
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads((out / "eval.json").read_text())
+    assert summary["examples"] == 4 and summary["data"] == "riscv"
+    assert "comparison" not in summary and "base" not in read_jsonl(out / "eval.jsonl")[0]
+
+
+def test_batched_generation_matches_one_at_a_time(tiny_run):
+    from rvtune.evaluation.examples import read_prepared
+    from rvtune.export.loading import read_run
+    from rvtune.inference import load_loaded, prompt_format
+    from rvtune.evaluation.generate import generate_batch
+
+    run = read_run(tiny_run)
+    loaded = load_loaded(run=run)
+    fmt = prompt_format(run=run)
+    prompts = [fmt.render(e.prompt) for e in read_prepared(tiny_run / "data" / "test.jsonl", 6)]
+    done = []
+    batched = generate_batch(loaded.model, loaded.tokenizer, prompts, batch_size=4,
+                             max_tokens=12, stop_strings=fmt.stop_strings, progress=done.append)
+    single = generate_batch(loaded.model, loaded.tokenizer, prompts, batch_size=1,
+                            max_tokens=12, stop_strings=fmt.stop_strings)
+    assert done == [1, 2, 3, 4, 5, 6]
+    assert batched == single
+
