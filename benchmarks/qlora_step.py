@@ -91,7 +91,35 @@ def bench_rvtune(model, data, args):
 
     return measure_steps(model, data, batch_size=args.batch, max_seq_length=args.seq + 1,
                          warmup=args.warmup, steps=args.steps, fast_qmm=args.fast_qmm,
-                         grad_checkpoint=args.grad_checkpoint)
+                         grad_checkpoint=args.grad_checkpoint,
+                         forward_rows=args.forward_rows)
+
+
+def breakdown(model, data, args):
+    """Milliseconds per step for the forward pass alone and forward + backward, compiled."""
+    import mlx.core as mx
+    import mlx.nn as nn
+
+    from rvtune.training import qmm_vjp
+    from rvtune.training.data import masked_loss
+
+    if qmm_vjp.wanted(args.fast_qmm):
+        qmm_vjp.enable(model, forward_rows=args.forward_rows)
+    rows = [data[i][0] for i in range(args.batch)]
+    tokens = mx.array(rows)
+    lengths = mx.array([[1, len(r)] for r in rows])
+    forward = mx.compile(lambda t, l: masked_loss(model, t, l)[0])
+    grad_fn = nn.value_and_grad(model, masked_loss)
+    both = mx.compile(lambda t, l: grad_fn(model, t, l))
+    out = {}
+    for name, fn in (("forward_ms", forward), ("forward_backward_ms", both)):
+        for _ in range(2):
+            mx.eval(fn(tokens, lengths))
+        tic = time.perf_counter()
+        for _ in range(args.steps):
+            mx.eval(fn(tokens, lengths))
+        out[name] = round((time.perf_counter() - tic) / args.steps * 1000, 1)
+    return out
 
 
 def main():
@@ -101,28 +129,48 @@ def main():
     p.add_argument("--seq", type=int, default=256)
     p.add_argument("--impl", choices=["mlx-lm", "rvtune"], default="mlx-lm")
     p.add_argument("--fast-qmm", choices=["auto", "on", "off"], default="auto")
+    p.add_argument("--forward-rows", type=int, default=None,
+                   help="with the fast path: dequantize + dense matmul in the forward pass "
+                        "too when batch x tokens >= this")
     p.add_argument("--grad-checkpoint", action="store_true")
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--steps", type=int, default=10)
+    p.add_argument("--dtype", default="bfloat16",
+                   help="weights' dtype (use float32 on CPU: bf16 matmuls are emulated there)")
     p.add_argument("--matmul", action="store_true")
+    p.add_argument("--breakdown", action="store_true",
+                   help="time the forward pass and forward + backward (no optimizer)")
     p.add_argument("--tmp", default="/tmp")
     args = p.parse_args()
 
     import mlx.core as mx
 
     mx.random.seed(0)
-    model = models.build(args.shape)
+    model = models.build(args.shape, dtype=args.dtype)
     add_lora(model)
     data = Dataset(max(64, args.batch * 8), args.seq, models.SHAPES[args.shape]["vocab_size"])
+    if args.breakdown:
+        print(json.dumps({"shape": args.shape, "batch": args.batch, "seq": args.seq,
+                          "fast_qmm": args.fast_qmm, "forward_rows": args.forward_rows,
+                          **breakdown(model, data, args)}), flush=True)
+        return
     mx.reset_peak_memory()
     fn = bench_mlx_lm if args.impl == "mlx-lm" else bench_rvtune
     tokens_per_s, peak_gb = fn(model, data, args)
     flops_per_token = 4 * models.parameter_count(args.shape)
     result = {"impl": args.impl, "shape": args.shape, "batch": args.batch, "seq": args.seq,
               "fast_qmm": args.fast_qmm if args.impl == "rvtune" else "-",
+              "forward_rows": args.forward_rows,
               "grad_checkpoint": args.grad_checkpoint, "device": str(mx.default_device()),
               "tokens_per_s": round(tokens_per_s, 1), "peak_gb": round(peak_gb, 2),
               "model_tflops": round(tokens_per_s * flops_per_token / 1e12, 1)}
+    from rvtune.core.jobs import TrainConfig
+    from rvtune.training.memory import GB, estimate
+
+    cfg = TrainConfig(batch_size=args.batch, max_seq_length=args.seq + 1,
+                      grad_checkpoint=args.grad_checkpoint)
+    result["estimate_gb"] = round(estimate(models.config(args.shape), cfg, 1,
+                                           args.seq + 1).total / GB, 2)
     if args.matmul:
         peak = matmul_tflops()
         result["matmul_tflops"] = round(peak, 1)

@@ -1,6 +1,7 @@
 """``rvtune run``: prepare -> train -> save adapters -> sample answer -> summary, all in one
 run directory (docs/run-directory.md)."""
 
+import os
 import time
 from pathlib import Path
 
@@ -15,7 +16,8 @@ PRESETS = ("tiny",)
 # Options that may change on --resume; every other one must match the saved run.
 RESUMABLE = {"iters", "steps_per_report", "steps_per_eval", "val_batches", "save_every",
              "keep_checkpoints", "force", "sample_prompt", "sample_tokens"}
-NOT_SAVED = {"config", "print_config", "resume", "run_dir"}
+# Not training settings: how the run is started (the result does not depend on them).
+NOT_SAVED = {"config", "print_config", "resume", "run_dir", "nproc", "hostfile", "backend"}
 
 trainer_options = [
     click.option("--model", default=DEFAULT_MODEL, show_default=True,
@@ -78,6 +80,16 @@ trainer_options = [
                  help="Prompt for the sample answer at the end [default: a validation row]."),
     click.option("--sample-tokens", type=int, default=64, show_default=True,
                  help="Most tokens of the sample answer (0 = no sample)."),
+    click.option("--nproc", type=int, default=1, show_default=True,
+                 help="Train data-parallel in N local processes (one per GPU on CUDA), "
+                      "started through mlx.launch; --batch-size is split between them."),
+    click.option("--hostfile", type=click.Path(dir_okay=False), default=None,
+                 help="Train data-parallel on the machines of this mlx.launch JSON hostfile "
+                      "(one process per entry); see docs/distributed.md."),
+    click.option("--backend", type=click.Choice(("auto", "ring", "mpi", "nccl")),
+                 default="auto", show_default=True,
+                 help="Communication backend for --nproc/--hostfile: auto = the hostfile's, "
+                      "else NCCL on CUDA and ring (TCP) on CPU and Metal."),
 ]
 
 
@@ -181,11 +193,78 @@ def _write_config(run_dir: Path, params: dict) -> None:
         yaml.safe_dump({"run": body}, fh, sort_keys=False)
 
 
-def _barrier(world) -> None:
-    if world is not None and world.size() > 1:
-        import mlx.core as mx
+def _rank_args(ctx) -> list:
+    """The options given on the command line, minus the launcher's, as arguments for the
+    ranks (options from --config reach them through --config itself)."""
+    from click.core import ParameterSource
 
-        mx.eval(mx.distributed.all_sum(mx.array(1.0), stream=mx.cpu))
+    from rvtune.training.launch import LAUNCH_OPTIONS
+
+    args = []
+    for param in ctx.command.params:
+        name = param.name
+        if (name in LAUNCH_OPTIONS or not isinstance(param, click.Option)
+                or ctx.get_parameter_source(name) != ParameterSource.COMMANDLINE):
+            continue
+        value = ctx.params[name]
+        opt = next(o for o in param.opts if o.startswith("--"))
+        if name == "config":
+            value = str(Path(value).expanduser().resolve())
+        if param.is_flag and param.secondary_opts:
+            args.append(opt if value else param.secondary_opts[0])
+        elif param.is_flag:
+            if value:
+                args.append(opt)
+        elif param.multiple:
+            for item in value:
+                args += [opt, str(item)]
+        elif value is not None:
+            args += [opt, str(value)]
+    return args
+
+
+def _launch(ctx, params: dict) -> None:
+    """Check what can be checked once, then start the ranks through mlx.launch."""
+    from rvtune.core.errors import UsageError
+    from rvtune.core.jobs import TrainConfig
+    from rvtune.training import launch
+
+    if params["nproc"] > 1 and params["hostfile"]:
+        raise UsageError("--nproc and --hostfile: give one (the hostfile says how many "
+                         "processes run where)")
+    hostfile = launch.read_hostfile(params["hostfile"]) if params["hostfile"] else None
+    effective = _saved_params(ctx, params) if params["resume"] else dict(params)
+    if effective.get("preset") and not params["resume"]:
+        from rvtune.training.tiny import TINY_SETTINGS
+
+        for name, value in TINY_SETTINGS.items():
+            if not _explicit(ctx, name):
+                effective[name] = value
+    effective["target_modules"] = _split_modules(effective["target_modules"])
+    TrainConfig.from_dict(effective).check()
+    processes = len(hostfile.hosts) if hostfile else params["nproc"]
+    batch = effective["batch_size"]
+    if batch % processes:
+        raise UsageError(f"--batch-size {batch}: must be a multiple of the number of "
+                         f"processes ({processes}); each process takes batch-size / "
+                         f"processes rows of every step")
+    job = launch.build_command(_rank_args(ctx), nproc=params["nproc"], hostfile=hostfile,
+                               backend=params["backend"])
+    click.echo(f"Launching {job.processes} processes ({job.backend} backend, "
+               f"{batch // processes} rows each per step): {launch.describe(job.command)}")
+    code = launch.run_command(job.command)
+    if code:
+        raise click.exceptions.Exit(code)
+
+
+def _not_visible(world, path: Path) -> None:
+    """A rank other than 0 cannot see what rank 0 wrote: say so from this rank."""
+    import socket
+
+    click.echo(f"Error: rank {world.rank()} on {socket.gethostname()}: {path} is not "
+               "there; with several machines the run directory must be on a shared "
+               "filesystem at the same path on every machine (docs/distributed.md)", err=True)
+    raise SystemExit(2)
 
 
 @click.command()
@@ -205,63 +284,116 @@ def run(ctx, **params):
     Try it offline: `rvtune run --preset tiny` (a toy model: proves the pipeline, not a
     useful model). The defaults are the reference recipe: Mistral-7B-Instruct-v0.3, 4-bit,
     rank 16, alpha 16, all seven projections, batch 4, 600 steps, Adam at 1e-5.
+
+    Data-parallel: `--nproc N` (local processes or GPUs) or `--hostfile FILE` (several
+    machines) start the run through mlx.launch; `mlx.launch ... rvtune run` works too
+    (docs/distributed.md).
     """
     if print_config_if_asked(ctx):
         return
-    from rvtune.core.errors import UsageError
-    from rvtune.core.jobs import TrainConfig, TrainJob
-    from rvtune.core.plugins import registry
-    from rvtune.training.progress import RunLog
+    from rvtune.core.errors import RvtuneError, UsageError
+    from rvtune.training import launch
 
-    resume = bool(params["resume"])
-    if resume:
-        params = _saved_params(ctx, params)
-    params["target_modules"] = _split_modules(params["target_modules"])
+    if params["nproc"] < 1:
+        raise UsageError(f"--nproc {params['nproc']}: must be 1 or more")
+    wants_launch = params["nproc"] > 1 or params["hostfile"]
+    if launch.under_launcher():
+        if wants_launch and not os.environ.get(launch.LAUNCHED_ENV) and (
+                _explicit(ctx, "nproc") or _explicit(ctx, "hostfile")):
+            raise UsageError("--nproc/--hostfile: this process is already one rank of a "
+                             "launched job (MLX_RANK is set); drop them")
+    elif wants_launch:
+        return _launch(ctx, params)
 
+    launch.pin_device()
     import mlx.core as mx
 
     world = mx.distributed.init()
+    try:
+        _run(ctx, params, world)
+    except RvtuneError as exc:
+        if world.rank() == 0:
+            raise
+        # The same check failed on rank 0, which says so; one message is enough.
+        raise SystemExit(exc.exit_code) from None
+
+
+def _run(ctx, params: dict, world) -> None:
+    from rvtune.core.errors import UsageError
+    from rvtune.core.jobs import TrainConfig, TrainJob
+    from rvtune.core.plugins import registry
+    from rvtune.training.launch import from_main, main_first
+    from rvtune.training.progress import RunLog
+
     main = world.rank() == 0
+    resume = bool(params["resume"])
+    if resume:
+        # Rank 0 reads config.yaml; the others take the merged options from it.
+        params = from_main(world, lambda: _saved_params(ctx, params))
+    params["target_modules"] = _split_modules(params["target_modules"])
+
     echo = RunLog(None, enabled=main)
     if resume:
         if params.get("preset") == "tiny":
             from rvtune.training.tiny import NOTICE, tiny_model_path
 
-            tiny_model_path(log=echo)
+            main_first(world, lambda: tiny_model_path(log=echo))
             echo(f"NOTE: {NOTICE}.")
     elif params["preset"]:
-        _apply_preset(ctx, params, echo)
+        main_first(world, lambda: _apply_preset(ctx, params, echo))
 
     config = TrainConfig.from_dict(params)
     config.check()
     trainer_cls = registry().get("trainer", config.trainer, option="--trainer")
     if params["sample_tokens"] < 0:
         raise UsageError(f"--sample-tokens {params['sample_tokens']}: must be 0 or more")
+    if config.batch_size % world.size():
+        raise UsageError(f"--batch-size {config.batch_size}: must be a multiple of the number "
+                         f"of processes ({world.size()}); each process takes batch-size / "
+                         "processes rows of every step")
 
-    run_dir = Path(params["run_dir"]).expanduser() if resume else _new_run_dir(params["run_dir"])
-    if resume and not (run_dir / "checkpoints").is_dir():
-        raise UsageError(f"--resume {run_dir}: the run has no checkpoints yet; start it again "
-                         "with a new --run-dir")
-    log = RunLog(run_dir / "run.log", enabled=main)
-    if main:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        if not resume:
-            _write_config(run_dir, params)
+    def make_run_dir() -> str:
+        if resume:
+            path = Path(params["run_dir"]).expanduser()
+            if not (path / "checkpoints").is_dir():
+                raise UsageError(f"--resume {path}: the run has no checkpoints yet; start it "
+                                 "again with a new --run-dir")
         else:
-            _write_config(run_dir, {**params, "resume": None})
+            path = _new_run_dir(params["run_dir"])
+        path.mkdir(parents=True, exist_ok=True)
+        _write_config(path, {**params, "resume": None} if resume else params)
+        return str(path)
+
+    # Rank 0 alone picks and creates the directory (a timestamped name could differ per
+    # rank, and a rank that looked after rank 0 wrote config.yaml would find it in use).
+    run_dir = Path(from_main(world, make_run_dir))
+    log = RunLog(run_dir / "run.log", enabled=main)
     log(f"{'Resuming' if resume else 'Run'} directory: {run_dir}")
+    if world.size() > 1:
+        log(f"Data-parallel over {world.size()} processes: each takes "
+            f"{config.batch_size // world.size()} of the {config.batch_size} rows of "
+            "every step")
 
     from .options import prepare_config
     from .prepare import print_summary
 
     data_dir = run_dir / "data"
-    if main and not (resume and (data_dir / "manifest.json").exists()):
+
+    def prepare_data() -> None:
+        if resume and (data_dir / "manifest.json").exists():
+            return
         from rvtune.core.prepare import prepare
 
         result = prepare(prepare_config(params, str(data_dir)))
         print_summary(result)
         log.write(f"prepared {result.out}: {result.counts}")
-    _barrier(world)
+
+    from_main(world, prepare_data)
+    if not main:
+        for needed in [data_dir / "manifest.json"] + ([run_dir / "checkpoints"] if resume
+                                                      else []):
+            if not needed.exists():
+                _not_visible(world, needed.resolve())
 
     job = TrainJob(config=config, data_dir=data_dir, run_dir=run_dir, resume=resume,
                    rank=world.rank(), world_size=world.size(), log=log)

@@ -9,7 +9,7 @@ import time
 
 def measure_steps(model, data, *, batch_size: int, max_seq_length: int, warmup: int = 3,
                   steps: int = 10, fast_qmm: str = "auto", grad_checkpoint: bool = False,
-                  learning_rate: float = 1e-5):
+                  learning_rate: float = 1e-5, forward_rows: int | None = None):
     """Run ``warmup`` then ``steps`` training steps on ``data`` (rows of ``(ids, offset)``).
 
     Returns ``(tokens_per_second, peak_memory_gb)`` over the timed steps, counting every
@@ -24,7 +24,7 @@ def measure_steps(model, data, *, batch_size: int, max_seq_length: int, warmup: 
     from .loop import enable_grad_checkpoint, make_step
 
     if qmm_vjp.wanted(fast_qmm):
-        qmm_vjp.enable(model)
+        qmm_vjp.enable(model, forward_rows=forward_rows)
     if grad_checkpoint:
         enable_grad_checkpoint(model)
     model.train()

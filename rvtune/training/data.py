@@ -118,15 +118,17 @@ class Batches:
     """Fixed batches of similar-length rows, visited in a seeded order per epoch.
 
     Rows are sorted by length and cut into ``batch_size`` chunks (the last chunk is filled
-    from the start, so no row is dropped). On ``world_size`` processes each one takes every
-    ``world_size``-th row of a batch.
+    from the start, so no row is dropped). ``batch_size`` is the global batch: on
+    ``world_size`` processes each one takes every ``world_size``-th row of it (rank r gets
+    rows r, r + world_size, ...), so together they see exactly the rows one process would.
     """
 
     def __init__(self, data: Encoded, batch_size: int, seed: int, max_seq_length: int,
                  rank: int = 0, world_size: int = 1):
         if batch_size % world_size:
-            raise UsageError(f"--batch-size {batch_size} must be a multiple of the number "
-                             f"of processes ({world_size})")
+            raise UsageError(f"--batch-size {batch_size}: must be a multiple of the number "
+                             f"of processes ({world_size}); each process takes batch-size / "
+                             "processes rows of every step")
         self.data = data
         self.batch_size = batch_size
         self.seed = seed

@@ -70,7 +70,15 @@ def make_step(model, optimizer, loss, grad_accumulation: int):
 
     Returns ``(step, state)``; ``step(tokens, lengths, prev_grad, do_update)`` returns
     ``(loss, n_tokens, grad)`` where ``grad`` is the accumulated gradient (None after an
-    update). Gradients are averaged across processes before each update.
+    update) and ``loss`` / ``n_tokens`` are those of the whole step's batch, over all
+    processes.
+
+    Data-parallel (a group of more than one process), each process holds a share of the
+    batch with its own number of target tokens ``n_r``. Its gradient is weighted by
+    ``n_r / N`` (``N`` = all target tokens of the step) before the gradients are summed,
+    so the update is the gradient of the whole batch's token mean, exactly what one
+    process would compute (a plain average of per-process means would weigh a token on a
+    process with few tokens more). One process: no communication at all.
     """
     import mlx.core as mx
     import mlx.nn as nn
@@ -79,10 +87,19 @@ def make_step(model, optimizer, loss, grad_accumulation: int):
 
     value_and_grad = nn.value_and_grad(model, loss)
     state = [model.state, optimizer.state, mx.random.state]
+    size = mx.distributed.init().size()
 
     @partial(mx.compile, inputs=state, outputs=state)
     def step(tokens, lengths, prev_grad, do_update):
         (value, ntoks), grad = value_and_grad(model, tokens, lengths)
+        if size > 1:
+            count = ntoks.astype(mx.float32)
+            sums = mx.distributed.all_sum(mx.stack([value.astype(mx.float32) * count, count]))
+            total = mx.maximum(sums[1], 1)
+            # average_gradients divides by the process count: weight by n_r * size / N.
+            weight = count * size / total
+            grad = tree_map(lambda g: g * weight.astype(g.dtype), grad)
+            value, ntoks = sums[0] / total, sums[1].astype(ntoks.dtype)
         if prev_grad is not None:
             grad = tree_map(lambda a, b: a + b, grad, prev_grad)
         if do_update:
@@ -94,6 +111,16 @@ def make_step(model, optimizer, loss, grad_accumulation: int):
         return value, ntoks, grad
 
     return step, state
+
+
+def rank_seed(seed: int, step: int, rank: int) -> int:
+    """The random seed of ``step`` on process ``rank`` of a data-parallel run: dropout masks
+    differ between processes (each holds other rows) yet depend only on (seed, step, rank),
+    so a resumed run repeats them."""
+    import numpy as np
+
+    return int(np.random.SeedSequence([seed, step, rank]).generate_state(1, np.uint64)[0]
+               >> np.uint64(1))
 
 
 class _StopOnCtrlC:
@@ -181,6 +208,10 @@ def train(job, make_step=make_step, loss=masked_loss):
         raise UsageError(f"--batch-size {cfg.batch_size}: larger than the training set "
                          f"({len(train_rows)} rows in {data_dir / 'train.jsonl'}); lower "
                          "--batch-size or add data")
+    if cfg.batch_size % job.world_size:
+        raise UsageError(f"--batch-size {cfg.batch_size}: must be a multiple of the number "
+                         f"of processes ({job.world_size}); each process takes batch-size / "
+                         "processes rows of every step")
     if cfg.grad_accumulation > cfg.iters:
         raise UsageError(f"--grad-accumulation {cfg.grad_accumulation}: more than --iters "
                          f"{cfg.iters}, so no update would happen")
@@ -281,8 +312,9 @@ def train(job, make_step=make_step, loss=masked_loss):
             total = total + value * ntoks
             count = count + ntoks
             mx.eval(total, count)
-        total = mx.distributed.all_sum(total, stream=mx.cpu)
-        count = mx.distributed.all_sum(count, stream=mx.cpu)
+        # The backend's own communication stream (CPU for ring/MPI, GPU for NCCL).
+        total = mx.distributed.all_sum(total)
+        count = mx.distributed.all_sum(count)
         model.train()
         return (total / mx.maximum(count, 1)).item()
 
@@ -325,6 +357,8 @@ def train(job, make_step=make_step, loss=masked_loss):
                 last_val = report_val(0)
             for it in range(start + 1, cfg.iters + 1):
                 tic = time.perf_counter()
+                if job.world_size > 1:
+                    mx.random.seed(rank_seed(cfg.seed, it, job.rank))
                 tokens, lengths, ntok = batches.batch(it - 1)
                 value, _ntoks, grad = step(tokens, lengths, grad,
                                            it % cfg.grad_accumulation == 0)
@@ -335,11 +369,10 @@ def train(job, make_step=make_step, loss=masked_loss):
                 window["time"] += time.perf_counter() - tic
                 progress.advance(it)
                 if it % cfg.steps_per_report == 0 or it == cfg.iters:
-                    total_loss = mx.distributed.all_sum(window["loss"], stream=mx.cpu).item()
-                    tokens_all = mx.distributed.all_sum(
-                        mx.array(window["tokens"]), stream=mx.cpu).item()
+                    # The step's loss is already the whole batch's (all processes).
+                    last_train = window["loss"].item() / window["steps"]
+                    tokens_all = mx.distributed.all_sum(mx.array(window["tokens"])).item()
                     trained_tokens += int(tokens_all)
-                    last_train = total_loss / (window["steps"] * job.world_size)
                     elapsed = time.perf_counter() - loop_start
                     record = {
                         "step": it, "loss": last_train,
@@ -361,7 +394,13 @@ def train(job, make_step=make_step, loss=masked_loss):
                 boundary = it % cfg.grad_accumulation == 0
                 if boundary and (it % cfg.save_every == 0 or it == cfg.iters):
                     last_ckpt = save(it)
-                if stop.requested and boundary:
+                stopping = stop.requested
+                if job.world_size > 1 and boundary:
+                    # Ctrl-C may reach the processes at different steps (or only some of
+                    # them): they stop together, at the first boundary after any saw it.
+                    stopping = mx.distributed.all_sum(
+                        mx.array(int(stopping), mx.int32)).item() > 0
+                if stopping and boundary:
                     if last_ckpt is None or not last_ckpt.name.endswith(f"{it:07d}"):
                         last_ckpt = save(it)
                     log(f"Stopped at step {it}; checkpoint saved in {last_ckpt}. Continue "
@@ -399,6 +438,10 @@ def train(job, make_step=make_step, loss=masked_loss):
         if plot:
             files["loss.png"] = plot
         files["metrics.jsonl"] = metrics_path
+    if job.world_size > 1:
+        # Nobody leaves before rank 0 has written everything: mlx.launch stops the whole
+        # job as soon as one process exits with an error (130 after Ctrl-C, say).
+        mx.eval(mx.distributed.all_sum(mx.array(1, mx.int32)))
     return TrainResult(
         adapter_dir=adapter_dir, steps=it, interrupted=interrupted, train_loss=last_train,
         val_loss=last_val, trainable_parameters=info.trainable, total_parameters=info.total,

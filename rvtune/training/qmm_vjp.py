@@ -28,18 +28,29 @@ def wanted(mode: str) -> bool:
 
 
 @lru_cache(maxsize=None)
-def _qmm(group_size: int, bits: int, mode: str, has_biases: bool):
+def _qmm(group_size: int, bits: int, mode: str, has_biases: bool, forward_rows: int | None):
     import mlx.core as mx
 
     @mx.custom_function
     def qmm(x, w, scales, *biases):
-        return mx.quantized_matmul(x, w, scales=scales, biases=biases[0] if biases else None,
-                                   transpose=True, group_size=group_size, bits=bits, mode=mode)
+        bias = biases[0] if biases else None
+        if forward_rows is not None and x.size // x.shape[-1] >= forward_rows:
+            # Many rows: one dequantize plus a dense GEMM beats the quantized kernel. The
+            # dependency on x keeps the dense copy transient (made just before its matmul)
+            # and distinct from the backward pass's copy, so compile cannot merge the two
+            # and keep every layer's dense weight alive until the backward pass.
+            w_after_x = mx.depends(w, x)
+            weight = mx.dequantize(w_after_x, scales=scales, biases=bias,
+                                   group_size=group_size, bits=bits, mode=mode, dtype=x.dtype)
+            return x @ weight.T
+        return mx.quantized_matmul(x, w, scales=scales, biases=bias, transpose=True,
+                                   group_size=group_size, bits=bits, mode=mode)
 
     @qmm.vjp
     def qmm_vjp(primals, cotangent, _output):
         x, w, scales, *biases = primals
-        weight = mx.dequantize(w, scales=scales, biases=biases[0] if biases else None,
+        # Dequantize only once this layer's cotangent exists: one dense weight at a time.
+        weight = mx.dequantize(mx.depends(w, cotangent), scales=scales, biases=biases[0] if biases else None,
                                group_size=group_size, bits=bits, mode=mode,
                                dtype=cotangent.dtype)
         dx = cotangent @ weight
@@ -51,7 +62,8 @@ def _qmm(group_size: int, bits: int, mode: str, has_biases: bool):
 
 def _fast_call(self, x):
     biases = self.get("biases")
-    fn = _qmm(self.group_size, self.bits, getattr(self, "mode", "affine"), biases is not None)
+    fn = _qmm(self.group_size, self.bits, getattr(self, "mode", "affine"), biases is not None,
+              self._rvtune_forward_rows)
     args = (x, self["weight"], self["scales"]) + ((biases,) if biases is not None else ())
     y = fn(*args)
     if "bias" in self:
@@ -62,23 +74,29 @@ def _fast_call(self, x):
 _FAST_CLASSES: dict = {}
 
 
-def _fast_class(cls):
-    if cls not in _FAST_CLASSES:
-        _FAST_CLASSES[cls] = type(f"Fast{cls.__name__}", (cls,), {"__call__": _fast_call})
-    return _FAST_CLASSES[cls]
+def _fast_class(cls, forward_rows):
+    key = (cls, forward_rows)
+    if key not in _FAST_CLASSES:
+        _FAST_CLASSES[key] = type(f"Fast{cls.__name__}", (cls,),
+                                  {"__call__": _fast_call, "_rvtune_forward_rows": forward_rows,
+                                   "_rvtune_base": cls})
+    return _FAST_CLASSES[key]
 
 
-def enable(model) -> int:
+def enable(model, forward_rows: int | None = None) -> int:
     """Give every quantized linear layer of ``model`` the fast backward pass.
 
-    Returns the number of layers changed. The layers keep their class's behaviour and
-    parameters (they become a subclass), so saving, fusing and loading are unaffected.
+    With ``forward_rows``, a forward pass over at least that many rows (batch x tokens)
+    also dequantizes and uses a dense matmul. Returns the number of layers changed. The
+    layers keep their class's behaviour and parameters (they become a subclass), so
+    saving, fusing and loading are unaffected.
     """
     import mlx.nn as nn
 
     count = 0
     for _name, module in model.named_modules():
-        if type(module) is nn.QuantizedLinear:
-            module.__class__ = _fast_class(type(module))
+        base = getattr(type(module), "_rvtune_base", type(module))
+        if base is nn.QuantizedLinear:
+            module.__class__ = _fast_class(base, forward_rows)
             count += 1
     return count

@@ -43,13 +43,15 @@ def grads(net, x):
 
 
 @pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
-def test_fast_backward_equals_plain_gradients(dtype):
+@pytest.mark.parametrize("forward_rows", [None, 1])
+def test_fast_backward_equals_plain_gradients(dtype, forward_rows):
     x = mx.random.normal((4, 16, 128), key=mx.random.key(1)).astype(getattr(mx, dtype))
     plain, fast = make_model(0), make_model(0)
-    assert qmm_vjp.enable(fast) == 2
+    assert qmm_vjp.enable(fast, forward_rows=forward_rows) == 2
     assert type(fast.a.linear).__name__ == "FastQuantizedLinear"
     assert isinstance(fast.a.linear, nn.QuantizedLinear)
-    assert mx.allclose(plain(x), fast(x)).item()
+    out_tol = 1e-4 if dtype == "float32" else 5e-2
+    assert mx.allclose(plain(x), fast(x), atol=out_tol, rtol=out_tol).item()
     g_plain, g_fast = grads(plain, x), grads(fast, x)
     assert set(g_plain) == set(g_fast) == {"a.lora_a", "a.lora_b", "b.lora_a", "b.lora_b"}
     tol = 1e-4 if dtype == "float32" else 3e-2
