@@ -141,7 +141,10 @@ def plot_losses(metrics_path: Path, out: Path) -> Path | None:
     val = [(r["step"], r["val_loss"]) for r in records if r.get("type") == "val"]
     if not train and not val:
         return None
-    import matplotlib
+    try:
+        import matplotlib
+    except ImportError:  # a plot is a nicety: never fail a finished run over it
+        return None
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
