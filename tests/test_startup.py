@@ -27,3 +27,13 @@ def test_cheap_commands_import_no_heavy_library(argv):
     line = [x for x in proc.stderr.splitlines() if x.startswith("HEAVY=")]
     assert line, proc.stderr
     assert line[-1] == "HEAVY=", f"{argv} imported {line[-1][6:]}"
+
+
+def test_cli_reference_is_current():
+    """docs/cli.md is generated from --help: regenerate with scripts/cli_reference.py."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    proc = subprocess.run([sys.executable, str(root / "scripts" / "cli_reference.py"), "--check"],
+                          capture_output=True, text=True, timeout=120, cwd=root)
+    assert proc.returncode == 0, "docs/cli.md is stale: run python scripts/cli_reference.py"

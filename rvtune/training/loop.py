@@ -152,14 +152,15 @@ class _StopOnCtrlC:
 
 
 def _maybe_fast_qmm(model, log) -> None:
-    try:
-        from . import qmm_vjp
-    except ImportError:
-        return
-    if qmm_vjp.wanted("auto"):
-        count = qmm_vjp.enable(model)
+    from . import qmm_vjp
+
+    mode, rows = qmm_vjp.settings()
+    if qmm_vjp.wanted(mode):
+        count = qmm_vjp.enable(model, forward_rows=rows)
         if count:
-            log(f"Fast quantized backward pass on {count} layers")
+            dense = f", dense forward from {rows} rows" if rows else ""
+            log(f"Fast quantized path on {count} layers (backward{dense}); "
+                "RVTUNE_FAST_QMM=off turns it off")
 
 
 def _is_oom(exc: BaseException) -> bool:

@@ -65,3 +65,35 @@ def test_fast_backward_equals_plain_gradients(dtype, forward_rows):
 def test_auto_is_off_on_cpu():
     assert qmm_vjp.wanted("auto") is False or mx.cuda.is_available()
     assert qmm_vjp.wanted("on") and not qmm_vjp.wanted("off")
+
+
+def test_settings_come_from_the_environment(monkeypatch):
+    from rvtune.core.errors import UsageError
+
+    monkeypatch.delenv("RVTUNE_FAST_QMM", raising=False)
+    monkeypatch.delenv("RVTUNE_FAST_QMM_FORWARD_ROWS", raising=False)
+    assert qmm_vjp.settings() == ("auto", qmm_vjp.DEFAULT_FORWARD_ROWS)
+    monkeypatch.setenv("RVTUNE_FAST_QMM", "on")
+    monkeypatch.setenv("RVTUNE_FAST_QMM_FORWARD_ROWS", "0")
+    assert qmm_vjp.settings() == ("on", None)
+    monkeypatch.setenv("RVTUNE_FAST_QMM", "fast")
+    with pytest.raises(UsageError, match="RVTUNE_FAST_QMM=fast"):
+        qmm_vjp.settings()
+
+
+def test_training_run_uses_the_fast_path_when_asked(monkeypatch, tmp_path):
+    """The real trainer through the CLI with the fast path forced on (CPU): it trains."""
+    import json
+    import subprocess
+    import sys
+
+    env = {**__import__("os").environ, "RVTUNE_FAST_QMM": "on", "HF_HUB_OFFLINE": "1"}
+    proc = subprocess.run([sys.executable, "-m", "rvtune", "run", "--preset", "tiny",
+                           "--iters", "4", "--warmup", "0", "--steps-per-report", "2",
+                           "--run-dir", str(tmp_path / "run")],
+                          capture_output=True, text=True, env=env, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert "Fast quantized path on" in proc.stdout + proc.stderr
+    losses = [json.loads(l)["loss"] for l in open(tmp_path / "run" / "metrics.jsonl")
+              if '"train"' in l]
+    assert losses and all(x == x for x in losses)
