@@ -5,35 +5,14 @@ from contextlib import contextmanager
 import click
 
 from rvtune.core.config import config_options, print_config_if_asked
-from rvtune.core.datasets import DEFAULT_COMPLETION_FIELD, DEFAULT_PROMPT_FIELD
+from .options import source_options
 
 # The dataset options of `prepare`, renamed where `eval` needs the name for something else
 # (`--adapter` is the LoRA adapter here; the dataset adapter is `--data-adapter`).
-_data_options = (
-    click.option("--data", default=None,
-                 help="Evaluate on this instead of the run's held-out split: a prepared "
-                      ".jsonl, a local file/dir, a dataset adapter name ('riscv') or a hub id."),
-    click.option("--data-adapter", "dataset_adapter", default=None,
-                 help="Dataset adapter for --data instead of choosing one from its value."),
-    click.option("--prompt-field", default=DEFAULT_PROMPT_FIELD, show_default=True,
-                 help="Column of --data holding the prompt (raw datasets)."),
-    click.option("--completion-field", default=DEFAULT_COMPLETION_FIELD, show_default=True,
-                 help="Column of --data holding the reference answer (raw datasets)."),
-    click.option("--split", default="train", show_default=True,
-                 help="Split to read from a hub dataset."),
-    click.option("--revision", default=None, help="Hub dataset revision (branch, tag, commit)."),
-    click.option("--config-name", default=None, help="Hub dataset configuration name."),
-    click.option("--dataset-size", type=int, default=None,
-                 help="Rows to generate for generated datasets (built-in 'riscv')."),
-    click.option("--dataset-option", "dataset_option", multiple=True, metavar="KEY=VALUE",
-                 help="Extra option passed to the dataset adapter (repeatable)."),
-)
-
-
-def _data_options_group(command):
-    for decorator in reversed(_data_options):
-        command = decorator(command)
-    return command
+_data_options_group = source_options(
+    "--data", "--data-adapter", default=None,
+    source_help="Evaluate on this instead of the run's held-out split: a prepared .jsonl, "
+                "a local file/dir, a dataset adapter name ('riscv') or a hub id.")
 
 
 @contextmanager

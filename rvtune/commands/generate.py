@@ -5,14 +5,7 @@ import sys
 
 import click
 
-
-def _stack(*decorators):
-    def apply(command):
-        for decorator in reversed(decorators):
-            command = decorator(command)
-        return command
-
-    return apply
+from .options import stack as _stack
 
 
 load_options = _stack(

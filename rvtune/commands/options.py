@@ -10,7 +10,9 @@ from rvtune.core.datasets import (
 )
 
 
-def _stack(*decorators):
+def stack(*decorators):
+    """Combine click option decorators into one (applied in the order given)."""
+
     def apply(command):
         for decorator in reversed(decorators):
             command = decorator(command)
@@ -34,27 +36,35 @@ def parse_key_values(pairs, option: str) -> dict:
     return result
 
 
-dataset_options = _stack(
-    click.option("--dataset", default=DEFAULT_DATASET, show_default=True,
-                 help="A local file/dir/glob, a registered adapter name (e.g. 'riscv'), "
-                      "or a Hugging Face dataset id."),
-    click.option("--dataset-adapter", "dataset_adapter", default=None,
-                 help="Dataset adapter to use instead of choosing from --dataset."),
-    click.option("--prompt-field", default=DEFAULT_PROMPT_FIELD, show_default=True,
-                 help="Column holding the prompt."),
-    click.option("--completion-field", default=DEFAULT_COMPLETION_FIELD, show_default=True,
-                 help="Column holding the target completion."),
-    click.option("--split", default="train", show_default=True,
-                 help="Split to read from a hub dataset."),
-    click.option("--revision", default=None, help="Hub dataset revision (branch, tag, commit)."),
-    click.option("--config-name", default=None, help="Hub dataset configuration name."),
-    click.option("--dataset-size", type=int, default=None,
-                 help="Rows to generate for generated datasets (built-in 'riscv')."),
-    click.option("--dataset-option", "dataset_option", multiple=True, metavar="KEY=VALUE",
-                 help="Extra option passed to the dataset adapter (repeatable)."),
-)
+def source_options(source: str = "--dataset", adapter: str = "--dataset-adapter",
+                   default: str | None = DEFAULT_DATASET,
+                   source_help: str = "A local file/dir/glob, a registered adapter name (e.g. "
+                                      "'riscv'), or a Hugging Face dataset id."):
+    """The options that name a dataset and how to read it; ``eval`` renames the first two."""
+    return stack(
+        click.option(source, default=default, show_default=default is not None,
+                     help=source_help),
+        click.option(adapter, "dataset_adapter", default=None,
+                     help=f"Dataset adapter to use instead of choosing from {source}."),
+        click.option("--prompt-field", default=DEFAULT_PROMPT_FIELD, show_default=True,
+                     help="Column holding the prompt."),
+        click.option("--completion-field", default=DEFAULT_COMPLETION_FIELD, show_default=True,
+                     help="Column holding the target completion."),
+        click.option("--split", default="train", show_default=True,
+                     help="Split to read from a hub dataset."),
+        click.option("--revision", default=None,
+                     help="Hub dataset revision (branch, tag, commit)."),
+        click.option("--config-name", default=None, help="Hub dataset configuration name."),
+        click.option("--dataset-size", type=int, default=None,
+                     help="Rows to generate for generated datasets (built-in 'riscv')."),
+        click.option("--dataset-option", "dataset_option", multiple=True, metavar="KEY=VALUE",
+                     help="Extra option passed to the dataset adapter (repeatable)."),
+    )
 
-format_options = _stack(
+
+dataset_options = source_options()
+
+format_options = stack(
     click.option("--formatter", default="chatml", show_default=True,
                  help="Prompt formatter (see `rvtune plugins`): plain, chatml, chat-template..."),
     click.option("--system", default=None, help="System message for chat formatters."),
@@ -64,7 +74,7 @@ format_options = _stack(
                  help="Tokenizer (local dir or cached hub id) for --formatter chat-template."),
 )
 
-split_options = _stack(
+split_options = stack(
     click.option("--seed", type=int, default=0, show_default=True, help="Split and shuffle seed."),
     click.option("--valid-fraction", type=float, default=0.1, show_default=True,
                  help="Share of rows held out for validation."),
