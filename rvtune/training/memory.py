@@ -11,6 +11,14 @@ from dataclasses import dataclass, replace
 
 GB = 1024 ** 3
 OVERHEAD = 1.10  # allocator slack, temporaries, the tokenizer and Python itself
+#: Measured/counted ratio of activation memory. MLX keeps more per layer than the tensors
+#: counted below (fp32 attention intermediates, the LoRA path's inputs, compile buffers):
+#: 1.9 brings the estimate within about 20% of the peaks measured on an H200 for a
+#: 7B-shaped model at batch x tokens 4x256, 16x256, 8x115 and 4x115 (docs/benchmarks.md).
+ACTIVATION_FACTOR = 1.9
+#: MLX's gradient checkpointing was measured to keep about half of the activations
+#: (27.2 -> 19.5 GB at 4x256 on an H200), far more than one block's worth.
+CHECKPOINT_KEEPS = 0.5
 
 
 @dataclass
@@ -90,9 +98,9 @@ def estimate(model_config: dict, config, world_size: int = 1,
     if config.dropout:
         per_token_block += dtype * sum(shapes[t][0] for t in targets if t in shapes)
     attention = dtype * 2 * nh * seq  # scores and probabilities
-    block = tokens * (per_token_block + attention)
+    block = tokens * (per_token_block + attention) * ACTIVATION_FACTOR
     if config.grad_checkpoint:
-        activations = d["L"] * tokens * H * dtype + block
+        activations = max(d["L"] * tokens * H * dtype + block, CHECKPOINT_KEEPS * d["L"] * block)
     else:
         activations = d["L"] * block
     logits = tokens * d["V"] * 4 * 3  # fp32 logits, log-softmax and their gradient
