@@ -149,3 +149,17 @@ def test_new_run_refuses_a_used_run_dir(invoke, tiny_cache, sample_jsonl, tmp_pa
     (used / "x").write_text("x")
     result = invoke("--model", tiny_cache[1], "--dataset", sample_jsonl, "--run-dir", used)
     assert_one_line_error(result, "--run-dir", "--resume")
+
+
+def test_runs_latest_points_at_the_newest_run(tmp_path):
+    from rvtune.commands.run import _point_latest_at
+
+    runs = tmp_path / "runs"
+    for name in ("a", "b"):
+        (runs / name).mkdir(parents=True)
+        _point_latest_at(runs / name)
+        assert (runs / "latest").resolve() == (runs / name).resolve()
+    other = tmp_path / "elsewhere" / "c"
+    other.mkdir(parents=True)
+    _point_latest_at(other)
+    assert not (other.parent / "latest").exists()

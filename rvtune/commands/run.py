@@ -179,6 +179,29 @@ def _new_run_dir(value) -> Path:
     return path
 
 
+def _point_latest_at(run_dir: Path) -> None:
+    """Make ``runs/latest`` (beside the run) a symlink to ``run_dir``, replaced atomically,
+    so `rvtune generate --run runs/latest` and `rvtune export --fuse` find the newest run.
+    Only for runs under a directory called ``runs``; a failure here never stops training."""
+    import os
+
+    parent = run_dir.resolve().parent
+    if parent.name != "runs":
+        return
+    latest = parent / "latest"
+    if latest.exists() and not latest.is_symlink():
+        return  # the user's own file or directory: leave it alone
+    tmp = parent / f".latest-{os.getpid()}"
+    try:
+        if tmp.is_symlink():
+            tmp.unlink()
+        os.symlink(run_dir.resolve().name, tmp)
+        os.replace(tmp, latest)
+    except OSError:
+        if tmp.is_symlink():
+            tmp.unlink()
+
+
 def _write_config(run_dir: Path, params: dict) -> None:
     import yaml
 
@@ -362,6 +385,7 @@ def _run(ctx, params: dict, world) -> None:
             path = _new_run_dir(params["run_dir"])
         path.mkdir(parents=True, exist_ok=True)
         _write_config(path, {**params, "resume": None} if resume else params)
+        _point_latest_at(path)
         return str(path)
 
     # Rank 0 alone picks and creates the directory (a timestamped name could differ per
