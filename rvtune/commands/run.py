@@ -436,7 +436,8 @@ def _sample(params: dict, result, run_dir: Path, log):
     import json
 
     from rvtune.core.prepare import make_formatter
-    from rvtune.training.sample import generate_text, load_trained
+    from rvtune.inference import generate
+    from rvtune.training.sample import load_trained
 
     from .options import prepare_config
 
@@ -450,9 +451,9 @@ def _sample(params: dict, result, run_dir: Path, log):
                 break
     formatter = make_formatter(prepare_config(params, str(run_dir / "data")))
     model, tokenizer, _ = load_trained(result.adapter_dir)
-    text = generate_text(model, tokenizer, formatter.render_prompt(prompt),
-                         max_tokens=params["sample_tokens"], temp=0.0, seed=params["seed"],
-                         stop_strings=formatter.stop_strings)
+    text = generate(model, tokenizer, formatter.render_prompt(prompt),
+                    max_tokens=params["sample_tokens"], temp=0.0, seed=params["seed"],
+                    stop_strings=formatter.stop_strings, has_bos=formatter.has_bos)
     log.write(f"sample prompt: {prompt!r} -> {text!r}")
     return {"prompt": prompt, "output": text}
 
