@@ -36,7 +36,6 @@ DATA_SIZE = 0x4000
 PAGE_SIZE = 0x1000
 MAX_STEPS = 10_000
 MAX_PAGES = 256
-TIMEOUT_US = 2_000_000
 
 _MASK64 = (1 << 64) - 1
 _C_NOP = b"\x01\x00"
@@ -121,6 +120,9 @@ class ExecComparison:
     match: bool | None
     reason: str
     trials: int = 0
+    #: When undecidable, the cause in a few words, the same for every example it applies to
+    #: (``vector instructions: no RVV emulator``), so that reports can count them.
+    cause: str = ""
 
 
 @functools.lru_cache(maxsize=2048)
@@ -177,10 +179,156 @@ def random_state(rng: random.Random) -> MachineState:
     return MachineState(tuple(x), tuple(f), rng.getrandbits(64))
 
 
+def _single(value: float) -> int:
+    return struct.unpack("<I", struct.pack("<f", value))[0]
+
+
+def _double(value: float) -> int:
+    return struct.unpack("<Q", struct.pack("<d", value))[0]
+
+
+def _boxed(bits: int) -> int:
+    return 0xFFFF_FFFF_0000_0000 | bits
+
+
+# Edge values: where look-alike instructions part ways. Integers: signs, the 32-bit and 64-bit
+# boundaries (addw/add, sraw/sra, lw/lwu, divw/div), small values (sltiu 1 vs 2, shift
+# amounts 31/32/63/64), INT_MIN with -1 (div overflow), a pointer.
+X_EDGES = tuple(v & _MASK64 for v in (
+    0, 1, -1, 2, -2, 3, 7, 31, 32, 33, 63, 64, 0x7FF, 0x800, -2048, 0x7FFF_FFFF, 0x8000_0000,
+    0xFFFF_FFFF, 1 << 32, (1 << 32) + 1, 0x1_8000_0000, -(1 << 31), -(1 << 31) - 1, -(1 << 32),
+    1 << 63, (1 << 63) - 1, (1 << 63) + 1, 0x8000_0000_8000_0000, 0x0123_4567_89AB_CDEF,
+    0xFEDC_BA98_7654_3210, 0x5555_5555_5555_5555, 0xAAAA_AAAA_AAAA_AAAA, 0xFF, 0x80,
+    0xFFFF_8000, DATA_BASE, DATA_BASE + 8,
+))
+_NAN_AND_FRIENDS = (
+    # Raw single patterns: quiet and signalling NaNs of both signs, infinities, subnormals.
+    0x7FC0_0000, 0xFFC0_0000, 0x7F80_0001, 0x7FA0_0000, 0x7F80_0000, 0xFF80_0000, 0x0000_0001,
+    0x007F_FFFF, 0x8000_0001, 0x0080_0000, 0x7F7F_FFFF,
+)
+# Singles: ±0, ties (x.5) and near-ties for the rounding modes, and the values where
+# float -> integer conversions saturate or differ signed/unsigned and 32/64-bit.
+S_EDGES = tuple(_boxed(b) for b in (
+    *(_single(v) for v in (
+        0.0, -0.0, 1.0, -1.0, 0.5, -0.5, 1.5, -1.5, 2.5, -2.5, 1.7, -1.7, 0.49999997,
+        2147483520.0, 2147483648.0, -2147483648.0, -2147483904.0, 3e9, -3e9, 4294967040.0,
+        4294967296.0, 1e10, 9.223372e18, -9.223372e18, 1.8446743e19, 1e20, -1e20, 16777216.0,
+    )),
+    *_NAN_AND_FRIENDS,
+))
+# Doubles: the same kinds, plus doubles that are ties or overflow when rounded to single.
+D_EDGES = tuple(_double(v) for v in (
+    0.0, -0.0, 1.0, -1.0, 0.5, -0.5, 1.5, -1.5, 2.5, -2.5, 1.7, -1.7, 0.49999999999999994,
+    2147483647.5, 2147483648.0, -2147483648.5, -2147483649.0, 3e9, -3e9, 4294967295.5,
+    4294967296.0, 1e10, 9.223372036854775e18, 9.223372036854776e18, -9.223372036854776e18,
+    1.8446744073709552e19, 1e20, -1e20, 1.0000000596046448, 1.0000001788139343,
+    3.4028235677973366e38, 1e-40, 1e300,
+)) + (0x7FF8_0000_0000_0000, 0xFFF8_0000_0000_0000, 0x7FF0_0000_0000_0001,
+      0x7FF4_0000_0000_0000, 0x7FF0_0000_0000_0000, 0xFFF0_0000_0000_0000, 0x1,
+      0x000F_FFFF_FFFF_FFFF, 0x8000_0000_0000_0001, 0x0010_0000_0000_0000)
+# Every register the same value: what tells lt from le, flt from fle, feq from fle (flags).
+_UNIFORM = (
+    (0, _boxed(_single(1.5))), (1, _double(1.5)), ((1 << 64) - 1, _boxed(_single(-0.0))),
+    (1 << 63, _double(-0.0)), ((1 << 32) + 1, _boxed(0x7FC0_0000)),
+    (0x8000_0000, 0x7FF8_0000_0000_0000), (2, _boxed(0x7F80_0001)),
+    (0xFFFF_FFFF, 0x7FF0_0000_0000_0001), (3, _boxed(0x7F80_0000)), (7, 0xFFF0_0000_0000_0000),
+    (-(1 << 31) & _MASK64, _boxed(0x0000_0001)), (64, 0x1),
+)
+_POINTERS = {2: DATA_BASE + DATA_SIZE // 2, 3: DATA_BASE + 0x100, 4: DATA_BASE + 0x200}
+
+
+def _edge_x(rng: random.Random, pick) -> list[int]:
+    return [0] + [_POINTERS.get(index) or pick(index) for index in range(1, 32)]
+
+
+def edge_states(seed: int = 0) -> tuple[tuple[str, MachineState], ...]:
+    """Starting states built from edge values, each with a label saying what it holds.
+
+    First every register equal (x and f, singles then doubles alternating), then states where
+    register ``r`` of state ``k`` holds ``palette[(k * m_r + c_r) % len(palette)]`` (``m_r``
+    prime to the length): over as many states as the palette has values, every register sees
+    every value, and any two registers see many different pairs. The FP half alternates
+    NaN-boxed singles and doubles, so single and double instructions both get their edge
+    values. ``sp``, ``gp`` and ``tp`` always point into the data region.
+    """
+    return _edge_states(seed)
+
+
 @functools.lru_cache(maxsize=8)
-def _trial_states(seed: int, trials: int) -> tuple[MachineState, ...]:
+def _edge_states(seed: int) -> tuple[tuple[str, MachineState], ...]:
+    rng = random.Random(f"edge:{seed}")
+    states = []
+    for xv, fv in _UNIFORM:
+        kind = "single" if fv >> 32 == 0xFFFF_FFFF else "double"
+        x = _edge_x(rng, lambda _i, xv=xv: xv & _MASK64)
+        states.append((f"every register equal: x = 0x{xv & _MASK64:x}, f = {kind} 0x{fv:x}",
+                       MachineState(tuple(x), (fv,) * 32, rng.getrandbits(64))))
+
+    def spread(palette, count):
+        size = len(palette)
+        steps = [s for s in range(1, size) if _gcd(s, size) == 1]
+        mult = [steps[(index * 7) % len(steps)] for index in range(32)]
+        offset = [rng.randrange(size) for _ in range(32)]
+        return [[palette[(k * mult[r] + offset[r]) % size] for r in range(32)]
+                for k in range(count)]
+
+    rounds = max(len(S_EDGES), len(D_EDGES))
+    singles, doubles = spread(S_EDGES, rounds), spread(D_EDGES, rounds)
+    xs = spread(X_EDGES, 2 * rounds)
+    for k in range(2 * rounds):
+        kind, f = ("singles", singles[k // 2]) if k % 2 == 0 else ("doubles", doubles[k // 2])
+        x = _edge_x(rng, lambda index, k=k: xs[k][index])
+        states.append((f"edge values, f as {kind}",
+                       MachineState(tuple(x), tuple(f), rng.getrandbits(64))))
+    return tuple(states)
+
+
+def _gcd(a: int, b: int) -> int:
+    while b:
+        a, b = b, a % b
+    return a
+
+
+@functools.lru_cache(maxsize=16)
+def _trial_states(seed: int, trials: int, fp: bool = True) -> tuple[tuple[str, MachineState], ...]:
+    """The edge-value states, then ``trials`` random ones (none at all for ``trials`` 0).
+
+    Without ``fp`` (neither snippet touches the FP registers) only as many palette states as
+    it takes for every x register to see every value of `X_EDGES`.
+    """
+    if trials < 1:
+        return ()
+    edges = _edge_states(seed)
+    if not fp:
+        edges = edges[: len(_UNIFORM) + len(X_EDGES)]
     rng = random.Random(seed)
-    return tuple(random_state(rng) for _ in range(trials))
+    return edges + tuple(("random", random_state(rng)) for _ in range(trials))
+
+
+_FP_OPCODES = {0x43, 0x47, 0x4B, 0x4F, 0x53}
+
+
+def uses_fp(code: bytes) -> bool:
+    """Whether ``code`` has an instruction that reads or writes FP registers or ``fcsr``."""
+    offset = 0
+    while offset + 2 <= len(code):
+        half = int.from_bytes(code[offset : offset + 2], "little")
+        if half & 0b11 != 0b11:
+            # c.fld/c.fsd (quadrant 0), c.fldsp/c.fsdsp (quadrant 2): funct3 001 and 101.
+            if half & 0b11 in (0, 2) and (half >> 13) in (0b001, 0b101):
+                return True
+            offset += 2
+            continue
+        if offset + 4 > len(code):
+            break
+        word = int.from_bytes(code[offset : offset + 4], "little")
+        opcode, funct3 = word & 0x7F, (word >> 12) & 0b111
+        if opcode in _FP_OPCODES or (opcode in (0x07, 0x27) and funct3 in (1, 2, 3, 4)):
+            return True
+        if opcode == 0x73 and funct3 not in (0, 4) and (word >> 20) in _FP_CSRS:
+            return True
+        offset += 4
+    return False
 
 
 def undecidable_reason(code: bytes) -> str | None:
@@ -316,7 +464,9 @@ class _Machine:
         )
         error = None
         try:
-            uc.emu_start(CODE_BASE, end, timeout=TIMEOUT_US, count=max_steps)
+            # No timeout: unicorn runs each timed call on a watchdog thread (about 1 ms per
+            # run); count= already bounds the run.
+            uc.emu_start(CODE_BASE, end, count=max_steps)
         except UcError as caught:
             error = caught
         finally:
@@ -380,6 +530,25 @@ def run_snippet(code: bytes, state: MachineState, *, max_steps: int = MAX_STEPS)
     return _machine().run(code, state, max_steps)
 
 
+CAUSE_VECTOR = "vector instructions: no RVV emulator"
+CAUSE_RELOCATIONS = "unresolved symbols (relocations)"
+
+
+def _cause(reason: str) -> str:
+    """The short, countable cause of an undecidable verdict, from its detailed reason."""
+    if "vector" in reason:
+        return CAUSE_VECTOR
+    if reason.startswith(("ecall", "ebreak", "c.ebreak")):
+        return "ecall/ebreak"
+    if "privileged" in reason or "hypervisor" in reason:
+        return "privileged instruction"
+    if "CSR" in reason:
+        return "CSR other than fflags/frm/fcsr"
+    if "unicorn" in reason or "illegal instruction" in reason:
+        return "instruction unicorn does not implement"
+    return reason.split(" at offset")[0]
+
+
 def _difference(ref: FinalState, pred: FinalState) -> str:
     if ref.outcome != pred.outcome or ref.outcome in ("trap", "step_limit"):
         return f"reference {_describe(ref)}, prediction {_describe(pred)}"
@@ -419,24 +588,32 @@ def compare(
     something the emulator cannot judge, or ``trials`` is 0 (execution not checked).
     """
     if trials < 1:
-        return ExecComparison(None, "undecidable: execution not checked (trials=0)")
+        return ExecComparison(None, "undecidable: execution not checked (trials=0)", 0,
+                              "not checked (trials=0)")
     for side, relocs in (("reference", ref_relocs), ("prediction", pred_relocs)):
         if relocs:
-            return ExecComparison(None, f"undecidable: the {side} has unresolved relocations")
+            return ExecComparison(None, f"undecidable: the {side} has unresolved relocations",
+                                  0, CAUSE_RELOCATIONS)
     for side, code in (("reference", ref), ("prediction", pred)):
         reason = undecidable_reason(code)
         if reason:
-            return ExecComparison(None, f"undecidable: the {side} has {reason}")
-    for trial, state in enumerate(_trial_states(seed, trials)):
+            return ExecComparison(None, f"undecidable: the {side} has {reason}", 0,
+                                  _cause(reason))
+    states = _trial_states(seed, trials, uses_fp(ref) or uses_fp(pred))
+    total = len(states)
+    for trial, (label, state) in enumerate(states):
         ref_end = run_snippet(ref, state, max_steps=max_steps)
         pred_end = run_snippet(pred, state, max_steps=max_steps)
         for side, end in (("reference", ref_end), ("prediction", pred_end)):
             if end.outcome == "unsupported":
-                return ExecComparison(None, f"undecidable: the {side} hit {end.detail}", trial)
+                return ExecComparison(None, f"undecidable: the {side} hit {end.detail}", trial,
+                                      _cause(end.detail))
         if ref_end.observable() != pred_end.observable():
             why = _difference(ref_end, pred_end)
-            return ExecComparison(False, f"trial {trial + 1}/{trials}: {why}", trial + 1)
-    return ExecComparison(True, f"same final state in {trials} trials", trials)
+            return ExecComparison(False, f"trial {trial + 1}/{total} ({label}): {why}",
+                                  trial + 1)
+    return ExecComparison(True, f"same final state in {total} trials ({total - trials} "
+                          f"edge-value, {trials} random)", total)
 
 
 def exec_match(
