@@ -319,6 +319,7 @@ def run(ctx, **params):
 
     if params["nproc"] < 1:
         raise UsageError(f"--nproc {params['nproc']}: must be 1 or more")
+    _refuse_eval_only(params)
     wants_launch = params["nproc"] > 1 or params["hostfile"]
     if launch.under_launcher():
         if wants_launch and not os.environ.get(launch.LAUNCHED_ENV) and (
@@ -339,6 +340,21 @@ def run(ctx, **params):
             raise
         # The same check failed on rank 0, which says so; one message is enough.
         raise SystemExit(exc.exit_code) from None
+
+
+def _refuse_eval_only(params: dict) -> None:
+    """An adapter marked ``eval_only`` (riscv-phrasings) is never trained on."""
+    from rvtune.core.datasets import choose_adapter
+    from rvtune.core.errors import UsageError
+    from rvtune.core.plugins import registry
+
+    from .options import dataset_spec
+
+    adapter = choose_adapter(dataset_spec(params), registry())
+    if getattr(adapter, "eval_only", False):
+        raise UsageError(f"--dataset {params['dataset']}: '{adapter.name}' is an evaluation set "
+                         f"and is never trained on; score a run with `rvtune eval --run RUN "
+                         f"--data {adapter.name}`")
 
 
 def _run(ctx, params: dict, world) -> None:

@@ -24,6 +24,7 @@ DEFAULT_PLUGINS = (
     "rvtune.plugins.files_dataset",
     "rvtune.plugins.hf_dataset",
     "rvtune.plugins.riscv_dataset",
+    "rvtune.plugins.riscv_phrasings",
     "rvtune.plugins.exporters",
     "rvtune.plugins.riscv_evaluator",
     "rvtune.plugins.mlx_trainer",
