@@ -59,6 +59,34 @@ def _print_summary(result) -> None:
         if metric in comparison and comparison[metric]["base"] is not None:
             text += f"  (base {100 * comparison[metric]['base']:.1f}%)"
         click.echo(f"  {metric:<16} {text}")
+    _print_categories(summary)
+
+
+def _print_categories(summary: dict) -> None:
+    by_category = summary["results"].get("by_category") or {}
+    if len(by_category) < 2:
+        return
+    base = (summary.get("base_results") or {}).get("by_category") or {}
+    metrics = summary["metrics"]
+
+    def pct(value) -> str:
+        return "-" if value is None else f"{100 * value:.0f}"
+
+    width = max(12, *(len(m) for m in metrics))
+    click.echo("By category (%" + (", base -> fine-tuned" if base else "") + "):")
+    click.echo(f"  {'category':<12} {'n':>5} " + " ".join(f"{m:>{width}}" for m in metrics))
+    for name, results in by_category.items():
+        cells = []
+        for metric in metrics:
+            cell = pct(results.get(metric))
+            if base:
+                cell = f"{pct(base.get(name, {}).get(metric))} -> {cell}"
+            cells.append(f"{cell:>{width}}")
+        click.echo(f"  {name[:12]:<12} {results['examples']:>5} " + " ".join(cells))
+    causes = summary["results"]["overall"].get("exec_undecidable_causes") or {}
+    if causes:
+        click.echo("exec_match undecidable: " + "; ".join(f"{n} {cause}"
+                                                          for cause, n in causes.items()))
 
 
 @click.command("eval")

@@ -199,14 +199,14 @@ def evaluate(config: EvalConfig, progress=_no_progress, log=lambda _m: None) -> 
     scores = scored[0]
     base_scores = scored[1] if base_predictions is not None else None
     metrics = scoring.metric_names(evaluator, scores)
-    categories = [e.category for e in examples]
+    categories = scoring.categories(evaluator, examples)
     results = scoring.aggregate(evaluator, scores, categories, metrics)
     base_results = (scoring.aggregate(evaluator, base_scores, categories, metrics)
                     if base_scores is not None else None)
 
     rows = []
     for index, (example, prediction, s) in enumerate(zip(examples, predictions, scores)):
-        row = {"index": index, "where": example.where, "category": example.category,
+        row = {"index": index, "where": example.where, "category": categories[index],
                "prompt": example.prompt, "reference": example.reference,
                "prediction": prediction, **s}
         if base_scores is not None:

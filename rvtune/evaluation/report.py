@@ -52,6 +52,39 @@ def _quote(text: str, limit: int = 400) -> str:
     return "\n".join("    " + line for line in (text or "(empty)").splitlines() or ["(empty)"])
 
 
+def _cause_counts(summary: dict) -> dict[str, dict[str, int]]:
+    """``{metric: {cause: count}}`` from the ``<metric>_undecidable_causes`` keys."""
+    found = {}
+    for key, value in summary.items():
+        if key.endswith("_undecidable_causes") and isinstance(value, dict) and value:
+            metric = key[: -len("_undecidable_causes")]
+            found["exec_match" if metric == "exec" else metric] = value
+    return found
+
+
+def _causes(results: dict, base_results: dict | None) -> list[str]:
+    overall = _cause_counts(results["overall"])
+    if not overall:
+        return []
+    base = _cause_counts((base_results or {}).get("overall", {}))
+    by_category = results.get("by_category") or {}
+    lines = ["", "## Undecidable, by cause", "",
+             "Examples left out of a metric's rate, and why (fine-tuned model"
+             + (", base model beside it)." if base_results else ")."), ""]
+    header = ["metric", "cause", "examples", *(["base"] if base_results else []), "categories"]
+    rows = []
+    for metric, causes in overall.items():
+        for cause, count in causes.items():
+            where = []
+            for name, summary in by_category.items():
+                n = _cause_counts(summary).get(metric, {}).get(cause)
+                if n:
+                    where.append(f"{name} {n}")
+            extra = [str(base.get(metric, {}).get(cause, 0))] if base_results else []
+            rows.append([metric, cause, str(count), *extra, ", ".join(where)])
+    return lines + _table(header, rows)
+
+
 def _failures(rows: list[dict], metrics: list[str]) -> list[dict]:
     last = metrics[-1] if metrics else None
     failing = [r for r in rows if last and r.get(last) is False]
@@ -59,7 +92,8 @@ def _failures(rows: list[dict], metrics: list[str]) -> list[dict]:
 
 
 def render_report(summary: dict, rows: list[dict]) -> str:
-    """The Markdown report: what ran, overall rates, comparison, per category, failures."""
+    """The Markdown report: what ran, overall rates, comparison, per category (base beside
+    fine-tuned), undecidable examples by cause, failures."""
     metrics = summary["metrics"]
     results = summary["results"]
     lines = [f"# Evaluation: {summary['title']}", ""]
@@ -97,15 +131,28 @@ def render_report(summary: dict, rows: list[dict]) -> str:
 
     by_category = results.get("by_category") or {}
     if by_category:
-        lines += ["", "## By category", ""]
-        lines += _table(["category", "examples", *metrics],
-                        [[c, str(s["examples"]), *(_cell(s, m) for m in metrics)]
-                         for c, s in by_category.items()])
+        base_by = (summary.get("base_results") or {}).get("by_category") or {}
+        lines += ["", "## By category", "",
+                  "The row's `category`, or else the extension of the reference's first "
+                  "instruction."]
+        if base_by:
+            lines += ["Each cell: base → fine-tuned.", ""]
+            lines += _table(["category", "examples", *metrics],
+                            [[c, str(s["examples"]),
+                              *(f"{_cell(base_by.get(c, {'examples': 0}), m)} → {_cell(s, m)}"
+                                for m in metrics)]
+                             for c, s in by_category.items()])
+        else:
+            lines += [""]
+            lines += _table(["category", "examples", *metrics],
+                            [[c, str(s["examples"]), *(_cell(s, m) for m in metrics)]
+                             for c, s in by_category.items()])
         if comparison and comparison.get("by_category"):
             lines += ["", "Change from base to fine-tuned, by category:", ""]
             lines += _table(["category", *metrics],
                             [[c, *(_delta(t[m]["delta"]) for m in metrics)]
                              for c, t in comparison["by_category"].items()])
+    lines += _causes(results, summary.get("base_results"))
 
     if summary.get("chart"):
         lines += ["", "## Chart", "", f"![metrics per category]({summary['chart']})"]
@@ -121,6 +168,10 @@ def render_report(summary: dict, rows: list[dict]) -> str:
                       _quote(row["prediction"]), ""]
             if row.get("message"):
                 lines += [f"Why: {row['message'].splitlines()[0][:300]}", ""]
+            verdicts = [f"{m} {'yes' if row.get(m) else 'no'}" for m in metrics[:-1]
+                        if isinstance(row.get(m), bool)]
+            if verdicts:
+                lines += ["Metrics: " + ", ".join(verdicts), ""]
     return "\n".join(lines).rstrip() + "\n"
 
 

@@ -7,7 +7,9 @@ An evaluator (hook ``register_evaluators``) needs only ``name``, a docstring and
   score whose values are booleans or None);
 - ``aggregate(scores, categories)``: the ``{"overall", "by_category"}`` report (default:
   :func:`generic_aggregate`);
-- constructor keywords ``trials`` and ``seed``: passed when the constructor accepts them.
+- constructor keywords ``trials`` and ``seed``: passed when the constructor accepts them;
+- ``categorize(reference) -> str``: the category of an example whose row has none (the
+  ``riscv`` evaluator infers the extension from the reference's first mnemonic).
 """
 
 import inspect
@@ -41,6 +43,20 @@ def score(evaluator, references: list[str], predictions: list[str]) -> list[dict
             "its score() must return one dict per prediction (fix or update the plugin)"
         )
     return scores
+
+
+def categories(evaluator, examples) -> list[str]:
+    """Each example's category: its row's, else the evaluator's ``categorize(reference)``."""
+    from .examples import NO_CATEGORY
+
+    infer = getattr(evaluator, "categorize", None)
+    result = []
+    for example in examples:
+        category = example.category
+        if category == NO_CATEGORY and infer is not None:
+            category = str(infer(example.reference) or NO_CATEGORY)
+        result.append(category)
+    return result
 
 
 def metric_names(evaluator, scores: list[dict]) -> list[str]:

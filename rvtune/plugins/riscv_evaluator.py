@@ -1,4 +1,5 @@
-"""The ``riscv`` evaluator: exact, assembles, encoding_match, exec_match (docs/metrics.md)."""
+"""The ``riscv`` evaluator: exact, mnemonics, operand form, assembles, encoding_match,
+exec_match (docs/metrics.md)."""
 
 import rvtune
 
@@ -9,7 +10,8 @@ class RiscvEvaluator:
     name = "riscv"
     #: The metrics ``score`` returns, in the order reports show them. A metric whose value
     #: is None for an example is undecidable there and left out of its rate.
-    metrics = ("exact", "assembles", "encoding_match", "exec_match")
+    metrics = ("exact", "mnemonic_first", "mnemonic_all", "operand_form", "assembles",
+               "encoding_match", "exec_match")
 
     def __init__(self, trials: int = 16, seed: int = 0, validator=None):
         self.trials = trials
@@ -17,7 +19,8 @@ class RiscvEvaluator:
         self.validator = validator
 
     def score(self, references, predictions) -> list[dict]:
-        """One dict per pair: the four metrics and ``message`` (why, in one line or two).
+        """One dict per pair: the metrics, ``message`` (why, in one line or two) and
+        ``exec_reason`` (the cause in a few words when ``exec_match`` is undecidable).
 
         An empty answer (nothing but whitespace and comments) fails every metric: the
         assembler accepts it, but a model that answers nothing has not written the code.
@@ -34,8 +37,8 @@ class RiscvEvaluator:
         for reference, prediction, score in zip(references, predictions, scores):
             score = score.to_dict()
             if not normalize(prediction) and normalize(reference):
-                score.update(exact=False, assembles=False, encoding_match=False,
-                             exec_match=False, message="prediction is empty")
+                score.update({metric: False for metric in self.metrics},
+                             message="prediction is empty", exec_reason=None)
             result.append(score)
         return result
 
@@ -43,9 +46,15 @@ class RiscvEvaluator:
         """``{"overall": {...}, "by_category": {...}}`` as ``rvtune.riscv.metrics.aggregate``."""
         from rvtune.riscv.metrics import ExampleScore, aggregate
 
-        fields = ("exact", "assembles", "encoding_match", "exec_match", "message")
+        fields = (*self.metrics, "message", "exec_reason")
         objects = [ExampleScore(**{k: s.get(k) for k in fields}) for s in scores]
         return aggregate(objects, categories)
+
+    def categorize(self, reference: str) -> str:
+        """The extension of the reference's first instruction, for rows without a category."""
+        from rvtune.riscv.forms import extension
+
+        return extension(reference)
 
 
 @rvtune.hookimpl

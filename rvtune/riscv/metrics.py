@@ -1,4 +1,5 @@
-"""Score predicted RISC-V assembly against references: exact, assembles, encoding, execution.
+"""Score predicted RISC-V assembly against references: exact, mnemonics, operand form,
+assembles, encoding, execution.
 
 See docs/metrics.md for what each metric means and where it stops being trustworthy.
 """
@@ -22,6 +23,14 @@ class ExampleScore:
     encoding_match: bool
     exec_match: bool | None
     message: str
+    #: The first mnemonic is the same (``c.`` forms count as their base instruction).
+    mnemonic_first: bool = False
+    #: Every mnemonic is the same, in the same order.
+    mnemonic_all: bool = False
+    #: Every statement has the same operand kinds (registers by file, imm, label, imm(reg)...).
+    operand_form: bool = False
+    #: When ``exec_match`` is None, the cause in a few words (counted in reports).
+    exec_reason: str | None = None
 
     def to_dict(self) -> dict:
         """The score as a JSON-ready dict."""
@@ -89,16 +98,17 @@ def normalize(text: str) -> str:
     return "\n".join(lines)
 
 
-def _exec_verdict(ref, pred, trials: int, seed: int) -> tuple[bool | None, str]:
+def _exec_verdict(ref, pred, trials: int, seed: int) -> tuple[bool | None, str, str | None]:
     from rvtune.riscv.emulate import compare
 
     if not ref.valid:
-        return None, f"reference does not assemble: {ref.message}"
+        return None, f"reference does not assemble: {ref.message}", "reference does not assemble"
     if not pred.valid:
-        return False, f"prediction does not assemble: {pred.message}"
+        return False, f"prediction does not assemble: {pred.message}", None
     for side, result in (("reference", ref), ("prediction", pred)):
         if getattr(result, "xlen", 64) != 64:
-            return None, f"undecidable: the {side} assembles only for RV32 (emulation is RV64)"
+            return (None, f"undecidable: the {side} assembles only for RV32 (emulation is RV64)",
+                    "RV32-only code (emulation is RV64)")
     verdict = compare(
         ref.encoding,
         pred.encoding,
@@ -107,7 +117,20 @@ def _exec_verdict(ref, pred, trials: int, seed: int) -> tuple[bool | None, str]:
         ref_relocs=tuple(ref.relocations),
         pred_relocs=tuple(pred.relocations),
     )
-    return verdict.match, verdict.reason
+    return verdict.match, verdict.reason, (verdict.cause or "undecidable"
+                                           if verdict.match is None else None)
+
+
+def form_scores(reference: str, prediction: str) -> dict[str, bool]:
+    """``mnemonic_first``, ``mnemonic_all`` and ``operand_form`` of one pair (any text)."""
+    from rvtune.riscv.forms import mnemonics, operand_form
+
+    ref_mnemonics, pred_mnemonics = mnemonics(reference), mnemonics(prediction)
+    return {
+        "mnemonic_first": ref_mnemonics[:1] == pred_mnemonics[:1],
+        "mnemonic_all": ref_mnemonics == pred_mnemonics,
+        "operand_form": operand_form(reference) == operand_form(prediction),
+    }
 
 
 def score_pairs(
@@ -145,7 +168,7 @@ def score_pairs(
             and tuple(ref.relocations) == tuple(pred.relocations)
             and getattr(ref, "xlen", 64) == getattr(pred, "xlen", 64)
         )
-        exec_match, message = _exec_verdict(ref, pred, trials, seed)
+        exec_match, message, exec_reason = _exec_verdict(ref, pred, trials, seed)
         scores.append(
             ExampleScore(
                 exact=normalize(ref_text) == normalize(pred_text),
@@ -153,9 +176,16 @@ def score_pairs(
                 encoding_match=bool(encoding_match),
                 exec_match=exec_match,
                 message=message,
+                exec_reason=exec_reason,
+                **form_scores(ref_text, pred_text),
             )
         )
     return scores
+
+
+#: The metrics that are rates over every example, in report order; ``exec_match`` follows.
+RATES = ("exact", "mnemonic_first", "mnemonic_all", "operand_form", "assembles",
+         "encoding_match")
 
 
 def _summary(scores: list[ExampleScore]) -> dict:
@@ -165,14 +195,18 @@ def _summary(scores: list[ExampleScore]) -> dict:
     def rate(hits: int, total: int) -> float | None:
         return hits / total if total else None
 
+    causes: dict[str, int] = {}
+    for s in scores:
+        if s.exec_match is None:
+            cause = s.exec_reason or "undecidable"
+            causes[cause] = causes.get(cause, 0) + 1
     return {
         "examples": count,
-        "exact": rate(sum(s.exact for s in scores), count),
-        "assembles": rate(sum(s.assembles for s in scores), count),
-        "encoding_match": rate(sum(s.encoding_match for s in scores), count),
+        **{name: rate(sum(getattr(s, name) for s in scores), count) for name in RATES},
         "exec_match": rate(sum(decided), len(decided)),
         "exec_decided": len(decided),
         "exec_undecidable": count - len(decided),
+        "exec_undecidable_causes": dict(sorted(causes.items(), key=lambda kv: -kv[1])),
     }
 
 
@@ -180,7 +214,8 @@ def aggregate(scores: list[ExampleScore], categories: list[str] | None = None) -
     """Rates over all examples and, given one category per score, per category.
 
     ``exec_match`` is the rate over the decidable examples only (``exec_decided`` of them);
-    ``exec_undecidable`` counts the others. A rate over zero examples is None.
+    ``exec_undecidable`` counts the others and ``exec_undecidable_causes`` says why, cause by
+    cause. A rate over zero examples is None.
     """
     report = {"overall": _summary(scores)}
     if categories is not None:

@@ -42,7 +42,8 @@ def test_predictions_mode_writes_every_output(rvtune_cli, predictions, tmp_path)
 
     summary = json.loads((out / "eval.json").read_text())
     assert summary["evaluator"] == "riscv" and summary["examples"] == 5
-    assert summary["metrics"] == ["exact", "assembles", "encoding_match", "exec_match"]
+    assert summary["metrics"] == ["exact", "mnemonic_first", "mnemonic_all", "operand_form",
+                                  "assembles", "encoding_match", "exec_match"]
     overall = summary["results"]["overall"]
     assert overall["assembles"] == 0.8 and overall["exec_undecidable"] == 1
     assert set(summary["results"]["by_category"]) == {"base", "V", "M"}
