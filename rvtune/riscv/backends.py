@@ -13,6 +13,11 @@ import glob
 import importlib.util
 import os
 import re
+
+try:
+    import resource
+except ImportError:   # Windows: only the timeout limits the assembler
+    resource = None
 import shutil
 import subprocess
 import sys
@@ -29,6 +34,8 @@ EXTENSIONS = ("m", "a", "f", "d", "c", "v", "zicsr", "zifencei", "zba", "zbb", "
 HOMEBREW_LLVM_MC = ("/opt/homebrew/opt/llvm/bin/llvm-mc", "/usr/local/opt/llvm/bin/llvm-mc")
 GNU_AS_NAMES = ("riscv64-linux-gnu-as", "riscv64-unknown-elf-as", "riscv64-unknown-linux-gnu-as",
                 "riscv64-elf-as", "riscv64-linux-as")
+LIMITS = {"cpu_s": 60, "memory_bytes": 4 << 30, "output_bytes": 256 << 20, "timeout_s": 120}
+"""Per assembler process: CPU seconds, address space, largest file it may write, wall clock."""
 INSTALL_HINT = ("install one: Debian/Ubuntu `apt-get install llvm`, macOS `brew install llvm`, "
                 "or `pip install ziglang`; or set RVTUNE_ASM_BACKEND to an assembler's path")
 
@@ -74,14 +81,25 @@ class Backend:
             source.write_text(text)
         try:
             proc = subprocess.run(argv, input=text.encode() if stdin is not None else None,
-                                  capture_output=True, timeout=600)
-        except (OSError, subprocess.TimeoutExpired) as exc:
+                                  capture_output=True, timeout=LIMITS["timeout_s"], env=_env(),
+                                  preexec_fn=_limit_resources if resource else None)
+        except subprocess.TimeoutExpired:
+            for path in (source, obj):
+                path.unlink(missing_ok=True)
+            return None, [Diagnostic(None, None, "error", f"assembler stopped after its "
+                                     f"{LIMITS['timeout_s']} s time limit")]
+        except OSError as exc:
             return None, [Diagnostic(None, None, "error", f"could not run {argv[0]}: {exc}")]
         stderr = proc.stderr.decode(errors="replace")
         diags = self.diagnostics(stderr, source)
         data = obj.read_bytes() if proc.returncode == 0 and obj.exists() else None
         if data is None and not any(d.severity == "error" for d in diags):
-            msg = stderr.strip() or f"exit status {proc.returncode}"
+            if proc.returncode < 0:
+                msg = (f"assembler killed by signal {-proc.returncode} (over its time, memory "
+                       "or output limit?)")
+            else:
+                msg = unquote(stderr.strip().splitlines()[0]) if stderr.strip() else ""
+                msg = msg or f"exit status {proc.returncode}"
             diags.append(Diagnostic(None, None, "error", msg))
         for path in (source, obj):
             path.unlink(missing_ok=True)
@@ -89,6 +107,32 @@ class Backend:
 
     def _version(self) -> str:
         return ""
+
+
+def _env() -> dict[str, str]:
+    # A crashing llvm-mc (``.bss sym, n`` aborts LLVM 14) spends 0.1 s symbolizing its backtrace.
+    return {**os.environ, "LLVM_DISABLE_SYMBOLIZATION": "1"}
+
+
+def _limit_resources() -> None:
+    # Runs in the child between fork and exec: only setrlimit calls, no imports or allocation.
+    for which, value in ((resource.RLIMIT_CPU, LIMITS["cpu_s"]),
+                         (resource.RLIMIT_AS, LIMITS["memory_bytes"]),
+                         (resource.RLIMIT_FSIZE, LIMITS["output_bytes"]),
+                         (resource.RLIMIT_CORE, 0)):
+        try:
+            resource.setrlimit(which, (value, value))
+        except (ValueError, OSError):   # macOS refuses RLIMIT_AS; the timeout still applies
+            pass
+
+
+def unquote(message: str) -> str:
+    """``message`` with quoted text replaced by ``'...'``.
+
+    For messages the assembler did not tie to a line of the snippet: their quotes may hold
+    text from anywhere (a file name, a line of some other file), never echoed into reports.
+    """
+    return re.sub(r"'[^'\n]*'|\"[^\"\n]*\"|`[^`'\n]*'", "'...'", message)
 
 
 _CLANG_DIAG = r"^{}:(\d+):(\d+): (error|warning|note): (.*)$"
@@ -102,7 +146,8 @@ def _clang_style(stderr: str, name: str) -> list[Diagnostic]:
         if m:
             diags.append(Diagnostic(int(m.group(1)), int(m.group(2)), m.group(3), m.group(4)))
         elif re.match(r"^(LLVM ERROR|error|fatal error):", line):
-            diags.append(Diagnostic(None, None, "error", line.split(":", 1)[1].strip()))
+            message = unquote(line.split(":", 1)[1].strip())
+            diags.append(Diagnostic(None, None, "error", message))
     return diags
 
 
@@ -162,7 +207,8 @@ class GnuAs(Backend):
             if m:
                 diags.append(Diagnostic(int(m.group(1)), None, m.group(2).lower(), m.group(3)))
             elif "Error:" in line or "Fatal error:" in line:
-                diags.append(Diagnostic(None, None, "error", line.split("rror:", 1)[1].strip()))
+                diags.append(Diagnostic(None, None, "error",
+                                        unquote(line.split("rror:", 1)[1].strip())))
         return diags
 
 

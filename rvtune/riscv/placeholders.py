@@ -11,6 +11,7 @@ identical.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from rvtune.riscv.isa import IMMEDIATES, operand_kinds
 
@@ -21,14 +22,18 @@ _X = {"rd": "a0", "rs1": "a1", "rs2": "a2", "rs3": "a3"}
 _F = {"rd": "fa0", "rs1": "fa1", "rs2": "fa2", "rs3": "fa3"}
 _V = {"vd": "v8", "vs1": "v16", "vs2": "v24", "vs3": "v4", "rd": "v8", "rs1": "v16",
       "rs2": "v24", "rs3": "v4"}
+# The spec's pseudo-instruction tables write ``mv rd, rs``, ``bgt rs, rt, offset`` and
+# ``vneg.v vd, vs``: one unnumbered source is rs1's role (vs2's for vectors), rt is rs2's.
+_ROLE = {"rs": "rs1", "rt": "rs2", "fs": "fs1", "ft": "fs2", "vs": "vs2"}
 _FIXED = {"csr": "mscratch", "pred": "rw", "succ": "rw", "rm": "rne", "vm": "v0.t",
           "vtypei": "e32, m1, ta, ma", "vtype": "e32, m1, ta, ma", "zimm11": "e32, m1, ta, ma",
           "zimm10": "e32, m1, ta, ma", "aq": "", "rl": ""}
 _IMM_NAMES = {"imm", "imm5", "imm6", "imm12", "imm20", "simm", "simm5", "simm6", "simm12",
               "nzimm", "uimm", "uimm5", "uimm6", "nzuimm", "offset", "shamt", "zimm", "zimm5",
-              "nzuimm6", "uimm20", "value", "disp", "off"}
+              "nzuimm6", "uimm20", "value", "disp", "off", "immediate", "nzuimm10", "uimm7",
+              "uimm8", "uimm9", "nzimm6", "nzimm10", "nzimm18", "shamtw", "zimm10", "zimm11"}
 _LABEL_NAMES = {"label", "symbol"}
-_REGISTER = re.compile(r"^(rd|rs[123]|fd|fs[123]|vd|vs[123])$")
+_REGISTER = re.compile(r"^(rd|rs[123]?|rt|fd|fs[123]?|ft|vd|vs[123]?)$")
 _TOKEN = re.compile(r"(?<![\w.$%@])([A-Za-z_]\w*)'?(?![\w.$])")
 _OPTIONAL_ORDERING = re.compile(r"[\[{(]\.?(?:aq|rl|aqrl|aq\.rl|aq\|rl|aq/rl)[\]})]")
 _LABEL_DEF = re.compile(r"^\s*([A-Za-z_.$][\w.$]*)\s*:")
@@ -96,7 +101,8 @@ def _replacement(name: str, mnemonic: str, kinds: dict[str, str], labels: set[st
     if name in _FIXED:
         return _FIXED[name]
     if _REGISTER.match(name):
-        kind = kinds.get(name, "")
+        name = _ROLE.get(name, name)
+        kind = kinds.get(name, "") or _fallback_kind(name, mnemonic)
         if name.startswith("v") or kind == "v":
             return _V[name]
         if name.startswith("f") or kind in ("f", "fc"):
@@ -111,6 +117,21 @@ def _replacement(name: str, mnemonic: str, kinds: dict[str, str], labels: set[st
             return '"text"'
         return imm_value(kind, mnemonic)
     return None
+
+
+_FP_TO_X = re.compile(r"^f(eq|lt|le|gt|ge|class|mv\.x|cvt\.(w|wu|l|lu))\.")
+_X_TO_FP = re.compile(r"^f(mv\.[hsdq]\.x|cvt\.[hsdq]\.(w|wu|l|lu))$")
+
+
+def _fallback_kind(role: str, mnemonic: str) -> str:
+    # For FP mnemonics the instruction table lacks (fgt.s, fge.d ...): compares, classify and
+    # moves/converts to an integer write an x register, converts from integers read one.
+    m = mnemonic.lower()
+    if not re.match(r"^f[a-z]+(\.[a-z]+)*\.[hsdq](\.[a-z]+)?$", m) or m.startswith("fence"):
+        return ""
+    if role == "rd":
+        return "x" if _FP_TO_X.match(m) else "f"
+    return "x" if _X_TO_FP.match(m) else "f"
 
 
 def _substitute_statement(stmt: str, labels: set[str], used: list[bool]) -> str:
@@ -129,15 +150,28 @@ def _substitute_statement(stmt: str, labels: set[str], used: list[bool]) -> str:
         return m.group(0) if new is None else new
 
     operands = _respace(operands)
+
+    def outside_strings(operand: str) -> str:
+        # "hello rd world" is data: substitute only between string literals
+        chunks = _STRING.split(operand)
+        return "".join(c if i % 2 else _TOKEN.sub(repl, c) for i, c in enumerate(chunks))
+
     if not directive or mnemonic in (".word", ".half", ".byte", ".dword", ".zero", ".align",
                                      ".p2align", ".balign", ".equ", ".set", ".string",
                                      ".asciz", ".ascii", ".space"):
-        operands = ", ".join(p for p in (_TOKEN.sub(repl, o) for o in
+        operands = ", ".join(p for p in (outside_strings(o) for o in
                                          _split_outside_quotes(operands, ",")) if p.strip()
                              ) if operands else ""
         operands = _respace(operands)
     head = f"{prefix} {mnemonic}" if prefix else mnemonic
     return f"{head} {operands}".strip()
+
+
+@lru_cache(maxsize=65536)
+def _substitute_cached(stmt: str, labels: tuple[str, ...]) -> tuple[str, bool]:
+    # Datasets repeat statements ("ret", "addi sp, sp, -16") across thousands of snippets.
+    used = [False]
+    return _substitute_statement(stmt, set(labels), used), used[0]
 
 
 def substitute_placeholders(text: str) -> str:
@@ -159,7 +193,11 @@ def substitute_placeholders(text: str) -> str:
         parts = _split_outside_quotes(line, "#")
         code = parts[0]
         comment = ("#" + re.sub(r"\s+", " ", parts[1]).strip()) if len(parts) > 1 else ""
-        stmts = [_substitute_statement(s, labels, used) for s in _split_outside_quotes(code, ";")]
+        stmts = []
+        for stmt in _split_outside_quotes(code, ";"):
+            new, uses_label = _substitute_cached(stmt, tuple(x for x in labels if x in stmt))
+            stmts.append(new)
+            used[0] = used[0] or uses_label
         code = "; ".join(s for s in stmts if s)
         out.append(f"{code} {comment}".strip())
     while len(out) > 1 and not out[-1]:

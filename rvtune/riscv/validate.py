@@ -26,6 +26,7 @@ from pathlib import Path
 from rvtune.core.errors import MissingDependencyError, RvtuneError
 from rvtune.riscv import backends
 from rvtune.riscv.elf import ElfObject
+from rvtune.riscv.guard import refusal
 from rvtune.riscv.placeholders import substitute_placeholders
 
 __all__ = ["Validator", "ValidationResult", "substitute_placeholders"]
@@ -116,6 +117,7 @@ class _Prep:
     defined: list[str] = field(default_factory=list)
     rvc_lines: set[int] = field(default_factory=set)
     text_lines: set[int] = field(default_factory=set)
+    directives: set[str] = field(default_factory=set)   # outside the allowlist
 
 
 def _prepare(text: str) -> _Prep:
@@ -147,14 +149,18 @@ def _prepare(text: str) -> _Prep:
             heads.add(head)
             if head.startswith("."):
                 arg = args.strip().lower()
-                if head not in _SAFE_DIRECTIVES or (head == ".option" and arg not in _SAFE_OPTIONS):
+                if head == ".option" and arg not in _SAFE_OPTIONS:
                     prep.batchable = False
+                elif head not in _SAFE_DIRECTIVES:
+                    prep.directives.add(head)
                 if head == ".option":
                     rvc_on = {"rvc": True, "norvc": False}.get(arg, rvc_on)
                 if head in (".equ", ".set"):
                     defined[args.split(",")[0].strip()] = None
                 if head == ".text" and not arg:
                     prep.text_lines.add(n)
+                if head in (".text", ".data", ".bss") and arg:
+                    prep.batchable = False   # LLVM 14 aborts on ".bss sym, n": no line to map
             elif re.match(r"^[A-Za-z_.$][\w.$]*\s*=", rest.strip()):
                 defined[rest.split("=")[0].strip()] = None
             elif head.startswith("c.") and not rvc_on:
@@ -277,11 +283,20 @@ class Validator:
 
         With ``substitute`` (the default), placeholder operands are first replaced by
         ``substitute_placeholders``, so spec-style text like ``lw rd, imm(rs1)`` assembles.
+        Snippets that would read files or emit unbounded output (``.include``, ``.incbin``,
+        ``.space 1<<40`` ...; see ``rvtune.riscv.guard``) are invalid without being assembled,
+        with a message starting ``refused:``.
         """
         texts = [substitute_placeholders(s) if substitute else s for s in snippets]
         unique = list(dict.fromkeys(texts))
+        outcomes: dict[str, tuple[_Outcome, int]] = {}
+        for text in unique:
+            why = refusal(text)
+            if why:
+                outcomes[text] = (_Outcome(False, f"refused: {why}"), 64)
         with tempfile.TemporaryDirectory(prefix="rvtune-asm-") as tmp:
-            outcomes = self._check_unique(unique, Path(tmp))
+            outcomes.update(self._check_unique([t for t in unique if t not in outcomes],
+                                               Path(tmp)))
         results = []
         for text in texts:
             outcome, xlen = outcomes[text]
@@ -293,6 +308,12 @@ class Validator:
 
     def _check_unique(self, texts: list[str], workdir: Path) -> dict[str, tuple[_Outcome, int]]:
         preps = [_prepare(t) for t in texts]
+        unknown = self._unknown_directives({d for p in preps if p.batchable
+                                            for d in p.directives}, workdir)
+        for prep in preps:
+            # A directive the assembler does not know is an error on its line and changes
+            # nothing, so it may share a process; any other unlisted one is assembled alone.
+            prep.batchable = prep.batchable and prep.directives <= unknown
         result: dict[str, tuple[_Outcome, int]] = {}
         for prep, outcome in zip(preps, self._run_all(preps, 64, workdir)):
             result[prep.text] = (outcome, 64)
@@ -318,8 +339,45 @@ class Validator:
                     out[i] = outcome
         return out  # type: ignore[return-value]
 
-    def _run(self, preps: list[_Prep], xlen: int, workdir: Path, depth: int = 0,
+    def _run(self, preps: list[_Prep], xlen: int, workdir: Path,
              backend: backends.Backend | None = None) -> list[_Outcome]:
+        """Assemble ``preps`` together; the verdicts equal assembling each alone.
+
+        A failed run writes no object, so snippets whose errors llvm-mc tied to a line are
+        settled as invalid and the rest run again as one batch, until a run succeeds (layout
+        errors, such as an out-of-range branch, only appear once parsing does). When a run
+        fails with no error tied to a line (a crash, a limit), the batch is halved until the
+        culprit is alone.
+        """
+        out: list[_Outcome | None] = [None] * len(preps)
+        pending = list(range(len(preps)))
+        while pending:
+            data, errors, unplaced = self._run_once([preps[i] for i in pending], xlen,
+                                                    workdir, backend)
+            if data is not None:
+                for i, outcome in zip(pending, data):
+                    out[i] = outcome
+                break
+            if errors:
+                for k, messages in errors.items():
+                    out[pending[k]] = _Outcome(False, "\n".join(messages))
+                pending = [i for k, i in enumerate(pending) if k not in errors]
+                continue
+            if len(pending) == 1:
+                out[pending[0]] = _Outcome(False, "\n".join(unplaced) or "assembler failed")
+                break
+            half = len(pending) // 2
+            for part in (pending[:half], pending[half:]):
+                for i, outcome in zip(part, self._run([preps[i] for i in part], xlen, workdir,
+                                                      backend)):
+                    out[i] = outcome
+            break
+        return out  # type: ignore[return-value]
+
+    def _run_once(self, preps: list[_Prep], xlen: int, workdir: Path,
+                  backend: backends.Backend | None
+                  ) -> tuple[list[_Outcome] | None, dict[int, list[str]], list[str]]:
+        """One assembler process: (outcomes if it succeeded, errors per snippet, unplaced)."""
         backend = backend or self._backend
         rendered = [_render(p, k) for k, p in enumerate(preps)]
         lines, owner = [], []   # owner[i] = (snippet index, snippet line 1-based or 0 = fence)
@@ -337,7 +395,7 @@ class Validator:
             stem = f"b{self._counter}"
         data, diags = backend.assemble("\n".join(lines) + "\n", workdir, stem, xlen)
         if data is not None:
-            return self._split_object(data, preps)
+            return self._split_object(data, preps), {}, []
         errors: dict[int, list[str]] = {}
         unplaced = []
         for d in diags:
@@ -348,23 +406,18 @@ class Validator:
                 continue
             k, n = owner[d.line - 1]
             errors.setdefault(k, []).append(self._format(d, preps[k], rendered[k], n, k))
-        if unplaced or not errors:
-            if len(preps) == 1:
-                return [_Outcome(False, "\n".join(unplaced) or "assembler failed")]
-            return [o for p in preps for o in self._run([p], xlen, workdir, depth, backend)]
-        out: list[_Outcome | None] = [None] * len(preps)
-        for k, messages in errors.items():
-            out[k] = _Outcome(False, "\n".join(messages))
-        rest = [k for k in range(len(preps)) if k not in errors]
-        if rest:
-            if depth >= 3:
-                sub = [o for k in rest
-                       for o in self._run([preps[k]], xlen, workdir, depth + 1, backend)]
-            else:
-                sub = self._run([preps[k] for k in rest], xlen, workdir, depth + 1, backend)
-            for k, o in zip(rest, sub):
-                out[k] = o
-        return out  # type: ignore[return-value]
+        return None, errors, unplaced
+
+    def _unknown_directives(self, heads: set[str], workdir: Path) -> set[str]:
+        """Which of ``heads`` this assembler rejects as unknown directives (cached)."""
+        cache = _UNKNOWN.setdefault(self._backend.path, {})
+        ask = sorted(h for h in heads - cache.keys() if re.fullmatch(r"\.[A-Za-z_][\w.]*", h))
+        if ask:
+            _, diags = self._backend.assemble("\n".join(ask) + "\n", workdir, "probe", 64)
+            said = {ask[d.line - 1] for d in diags if d.line and 1 <= d.line <= len(ask)
+                    and re.search(r"unknown (directive|pseudo-op)", d.message)}
+            cache.update((h, h in said) for h in ask)
+        return {h for h in heads if cache.get(h)}
 
     @staticmethod
     def _format(d, prep: _Prep, rendered: _Rendered, n: int, k: int) -> str:
@@ -463,3 +516,4 @@ class Validator:
 
 
 _SELF_TESTS: dict[tuple[str, str], str] = {}
+_UNKNOWN: dict[str, dict[str, bool]] = {}   # assembler path -> directive -> is it unknown
