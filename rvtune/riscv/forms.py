@@ -137,7 +137,7 @@ def operand_kind(operand: str, mnemonic: str = "") -> str:
     if placeholder is not None:
         return placeholder
     memory = _MEMORY.match(op)
-    if memory and not _RELOC_FN.match(op):
+    if memory and not re.match(r"^%\w+$", memory.group(1)):
         return f"mem({operand_kind(memory.group(2), mnemonic)})"
     if _NUMBER.match(op) or _RELOC_FN.match(op):
         return "imm"

@@ -15,6 +15,7 @@ PREDICTIONS = [
     {"reference": "lw a0, 8(a1)", "prediction": "lwu a0, 8(a1)", "category": "base"},
     {"reference": "vadd.vv v1, v2, v3", "prediction": "vadd.vv v1, v3, v2", "category": "V"},
     {"reference": "mul a0, a1, a2", "prediction": "frobnicate a0", "category": "M"},
+    {"reference": "fle.s a0, fa0, fa1", "prediction": "flt.s a0, fa0, fa1"},
 ]
 
 
@@ -27,10 +28,12 @@ def test_predictions_mode_writes_every_output(rvtune_cli, predictions, tmp_path)
     out = tmp_path / "ev"
     proc = rvtune_cli("eval", "--predictions", predictions, "--out", out, "--trials", 4)
     assert proc.returncode == 0, proc.stderr
-    assert "Evaluated 5 examples" in proc.stdout and "exec_match" in proc.stdout
+    assert "Evaluated 6 examples" in proc.stdout and "exec_match" in proc.stdout
+    assert "By category" in proc.stdout
+    assert "exec_match undecidable: 1 vector instructions: no RVV emulator" in proc.stdout
 
     rows = read_jsonl(out / "eval.jsonl")
-    assert len(rows) == 5
+    assert len(rows) == 6
     first = rows[0]
     for key in ("prompt", "reference", "prediction", "category", "exact", "assembles",
                 "encoding_match", "exec_match", "message"):
@@ -38,21 +41,28 @@ def test_predictions_mode_writes_every_output(rvtune_cli, predictions, tmp_path)
     assert first["prompt"] == "Add one to a0." and first["exact"] is True
     assert rows[2]["exec_match"] is False and "a0 is" in rows[2]["message"]
     assert rows[3]["exec_match"] is None
+    assert rows[3]["exec_reason"] == "vector instructions: no RVV emulator"
+    assert rows[4]["operand_form"] is False and rows[4]["mnemonic_first"] is False
+    # No category in the row: the reference's extension; flt vs fle told apart.
+    assert rows[5]["category"] == "F" and rows[5]["exec_match"] is False
+    assert rows[5]["mnemonic_first"] is False and rows[5]["operand_form"] is True
     assert rows[4]["assembles"] is False and "does not assemble" in rows[4]["message"]
 
     summary = json.loads((out / "eval.json").read_text())
-    assert summary["evaluator"] == "riscv" and summary["examples"] == 5
+    assert summary["evaluator"] == "riscv" and summary["examples"] == 6
     assert summary["metrics"] == ["exact", "mnemonic_first", "mnemonic_all", "operand_form",
                                   "assembles", "encoding_match", "exec_match"]
     overall = summary["results"]["overall"]
-    assert overall["assembles"] == 0.8 and overall["exec_undecidable"] == 1
-    assert set(summary["results"]["by_category"]) == {"base", "V", "M"}
+    assert overall["assembles"] == pytest.approx(5 / 6) and overall["exec_undecidable"] == 1
+    assert overall["exec_undecidable_causes"] == {"vector instructions: no RVV emulator": 1}
+    assert set(summary["results"]["by_category"]) == {"base", "V", "M", "F"}
     assert "comparison" not in summary
     assert summary["settings"]["trials"] == 4
 
     report = (out / "report.md").read_text()
     assert "## Overall" in report and "## By category" in report
-    assert "| exec_match | 50.0% (of 4) |" in report
+    assert "| exec_match | 40.0% (of 5) |" in report
+    assert "| exec_match | vector instructions: no RVV emulator | 1 | V 1 |" in report
     assert "![metrics per category](eval.png)" in report
     assert "lwu a0, 8(a1)" in report  # a failure is quoted with its reason
     assert (out / "eval.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -73,7 +83,7 @@ def test_limit_and_refusing_to_clobber(rvtune_cli, predictions, tmp_path):
         "to replace it, or choose another --out")
     assert rvtune_cli("eval", "--predictions", predictions, "--out", out, "--trials", 1,
                       "--overwrite").returncode == 0
-    assert len(read_jsonl(out / "eval.jsonl")) == 5
+    assert len(read_jsonl(out / "eval.jsonl")) == 6
 
 
 @pytest.mark.parametrize("args, message", [

@@ -82,7 +82,7 @@ def test_report_has_comparison_categories_and_failures():
 
     summary = {"title": "run runs/x", "evaluator": "riscv", "examples": 4, "data": "d.jsonl",
                "run": "runs/x", "settings": {"trials": 16}, "created": "now",
-               "metrics": METRICS, "results": TUNED, "chart": "eval.png",
+               "metrics": METRICS, "results": TUNED, "base_results": BASE, "chart": "eval.png",
                "comparison": compare(BASE, TUNED, METRICS)}
     rows = [{"where": "d.jsonl:3", "category": "M", "prompt": "multiply",
              "reference": "mul a0, a1, a2", "prediction": "add a0, a1, a2",
@@ -90,10 +90,26 @@ def test_report_has_comparison_categories_and_failures():
     report = render_report(summary, rows)
     assert "| exact | 0.0% | 50.0% | +50.0 pts |" in report
     assert "| exec_match | 25.0% | 75.0% | +50.0 pts |" in report
-    assert "| V | 2 | 50.0% | – |" in report
+    assert "| V | 2 | 0.0% → 50.0% | – → – |" in report  # base beside fine-tuned
+    assert "| M | 2 | 0.0% → 50.0% | 50.0% → 100.0% |" in report
     assert "| V | +50.0 pts | – |" in report
     assert "Why: trial 1/16: a0 differs" in report and "more" not in report
     assert "![metrics per category](eval.png)" in report
+    assert "Metrics: exact no" in report
+
+
+def test_report_counts_undecidable_causes():
+    cause = {"vector instructions: no RVV emulator": 2}
+    tuned = {"overall": {**TUNED["overall"], "exec_undecidable": 2,
+                         "exec_undecidable_causes": cause},
+             "by_category": {"M": TUNED["by_category"]["M"],
+                             "V": {**TUNED["by_category"]["V"],
+                                   "exec_undecidable_causes": cause}}}
+    summary = {"title": "t", "evaluator": "riscv", "examples": 4, "data": "d", "created": "now",
+               "metrics": METRICS, "results": tuned}
+    report = render_report(summary, [])
+    assert "## Undecidable, by cause" in report
+    assert "| exec_match | vector instructions: no RVV emulator | 2 | V 2 |" in report
 
 
 def test_chart_is_a_png_with_base_bars(tmp_path):

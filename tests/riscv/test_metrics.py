@@ -164,3 +164,26 @@ def test_lw_vs_lwu_is_caught_for_every_seed():
     for seed in range(20):
         (score,) = score_pairs(["lw a0, 8(a1)"], ["lwu a0, 8(a1)"], seed=seed)
         assert score.exec_match is False, seed
+
+
+def test_form_metrics_and_exec_reason_are_in_every_score(scored):
+    scores = scored[0]
+    assert (scores["div_vs_divu"].mnemonic_first, scores["div_vs_divu"].operand_form) \
+        == (False, True)
+    assert scores["invalid"].operand_form is False and scores["invalid"].exec_reason is None
+    assert scores["placeholders"].mnemonic_all and scores["placeholders"].operand_form
+    assert scores["vector"].exec_reason == "vector instructions: no RVV emulator"
+    assert scores["unresolved_call"].exec_reason == "unresolved symbols (relocations)"
+    assert scores["rv32_only"].exec_reason.startswith("RV32-only")
+    assert scores["unicorn_lacks_zba"].exec_reason == "instruction unicorn does not implement"
+    assert all(s.exec_reason is None for s in scores.values() if s.exec_match is not None)
+
+
+def test_aggregate_counts_undecidable_causes():
+    vector = ExampleScore(True, True, True, None, "", True, True, True,
+                          "vector instructions: no RVV emulator")
+    report = aggregate([vector, vector, _score(True, True, True, True)], ["V", "V", "base"])
+    assert report["overall"]["exec_undecidable_causes"] == {
+        "vector instructions: no RVV emulator": 2}
+    assert report["overall"]["mnemonic_first"] == pytest.approx(2 / 3)
+    assert report["by_category"]["base"]["exec_undecidable_causes"] == {}
