@@ -11,7 +11,8 @@ from eval_helpers import read_jsonl, run_rvtune
 
 pytestmark = pytest.mark.slow
 
-METRICS = ["exact", "assembles", "encoding_match", "exec_match"]
+METRICS = ["exact", "mnemonic_first", "mnemonic_all", "operand_form", "assembles",
+           "encoding_match", "exec_match"]
 
 
 def tiny_cache() -> str:
