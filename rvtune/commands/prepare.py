@@ -18,6 +18,9 @@ def print_summary(result) -> None:
         dropped.append(f"{m['bad_rows_skipped']} bad rows skipped")
     for name, info in m["filters"].items():
         dropped.append(f"{info['dropped']} dropped by --filter {name}")
+    listed = m.get("dropped_rows", {})
+    if listed.get("count"):
+        dropped.append(f"each listed in {result.out / listed['file']}")
     click.echo("  " + ", ".join(dropped))
 
 

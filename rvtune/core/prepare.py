@@ -22,7 +22,8 @@ from .plugins import registry as get_registry
 SPLITS = ("train", "valid", "test")
 FILTERS = ("assembles",)
 FILTER_CHUNK = 2000
-LISTED_DROPS = 100  # rows named in the manifest per reason; the counts are exact
+LISTED_DROPS = 100  # rows named in the manifest per reason; dropped.jsonl lists every one
+DROPPED_FILE = "dropped.jsonl"
 
 
 @dataclass
@@ -135,8 +136,9 @@ def _split_sizes(n: int, config: PrepareConfig) -> tuple[int, int]:
 class _Filter:
     """Drops rows whose completion fails a check, in batches, recording what it drops."""
 
-    def __init__(self, names):
+    def __init__(self, names, sink=None):
         self.names = tuple(names)
+        self.sink = sink   # every drop goes here as a JSON line (dropped.jsonl)
         self.dropped = {name: 0 for name in self.names}
         self.listed = {name: [] for name in self.names}
         self.validator = None
@@ -155,12 +157,21 @@ class _Filter:
                 kept.append(example)
                 continue
             self.dropped["assembles"] += 1
-            if len(self.listed["assembles"]) < LISTED_DROPS:
-                self.listed["assembles"].append(
-                    {"where": example.where, "target": example.completion,
+            entry = {"where": example.where, "target": example.completion,
                      "message": result.message.splitlines()[0] if result.message else ""}
-                )
+            if len(self.listed["assembles"]) < LISTED_DROPS:
+                self.listed["assembles"].append(entry)
+            if self.sink is not None:
+                _write_drop(self.sink, example.where, "assembles", entry["message"],
+                            example.completion)
         return kept
+
+
+def _write_drop(sink, key: str, reason: str, message: str, target: str | None = None) -> None:
+    row = {"key": key, "reason": reason, "message": message}
+    if target is not None:
+        row["target"] = target
+    sink.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
 def prepare(config: PrepareConfig, progress=None) -> PrepareResult:
@@ -175,10 +186,10 @@ def prepare(config: PrepareConfig, progress=None) -> PrepareResult:
     reg = get_registry()
     adapter_cls = choose_adapter(config.dataset, reg)
     adapter = adapter_cls(config.dataset)
-    row_filter = _Filter(config.filters)
-
     out.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    drops = open(work / DROPPED_FILE, "w", encoding="utf-8")
+    row_filter = _Filter(config.filters, drops)
     try:
         import numpy as np
 
@@ -201,6 +212,7 @@ def prepare(config: PrepareConfig, progress=None) -> PrepareResult:
                     stats["bad_rows"] += 1
                     if len(bad_listed) < LISTED_DROPS:
                         bad_listed.append(str(exc))
+                    _write_drop(drops, where, "bad_row", str(exc))
                     continue
                 keys.append(_row_key(example.prompt, example.completion))
                 fh.write(json.dumps([example.where, example.prompt, example.completion,
@@ -282,6 +294,8 @@ def prepare(config: PrepareConfig, progress=None) -> PrepareResult:
             "duplicates_removed": stats["duplicates"],
             "bad_rows_skipped": stats["bad_rows"],
             "bad_rows": bad_listed,
+            "dropped_rows": {"file": DROPPED_FILE, "count": stats["bad_rows"]
+                             + sum(row_filter.dropped.values())},
             "filters": {
                 name: {"dropped": row_filter.dropped[name], "rows": row_filter.listed[name]}
                 for name in row_filter.names
@@ -298,7 +312,10 @@ def prepare(config: PrepareConfig, progress=None) -> PrepareResult:
                 os.replace(work / f"{name}.jsonl", target)
             elif target.exists():
                 target.unlink()
+        drops.close()
+        os.replace(work / DROPPED_FILE, out / DROPPED_FILE)
         write_json(out / "manifest.json", manifest)
         return PrepareResult(out, manifest)
     finally:
+        drops.close()
         shutil.rmtree(work, ignore_errors=True)
