@@ -2,26 +2,33 @@
 
 ``generate_rows(size, seed)`` yields rows laid out like the Hugging Face dataset
 ``davidpirkl/riscv-instruction-specification`` (``description`` -> ``instructions``), plus
-``category`` (extension, ``pseudo``, ``directive`` or ``snippet``) and ``style``:
+``category`` (extension, ``pseudo``, ``directive`` or ``snippet``), ``style`` (operand style:
+``spec`` placeholders, ``concrete`` registers, ``snippet`` programs), ``phrasing`` (``manual``,
+``terse``, ``question``, ``task``) and ``group`` (``mnemonic|template``: which phrasing template
+wrote the row, so a split can hold whole phrasings out).
 
-* ``spec``: the manual's placeholder operands, ``lw rd, imm(rs1)``;
-* ``concrete``: real registers (ABI and ``xN`` names), in-range immediates, varied phrasing;
-* ``snippet``: short multi-instruction programs (about 15% of rows).
-
+Single instructions are drawn from a shuffled deck holding every table entry a few times
+(weights by category), so every mnemonic appears within the first deck, about 2,300 rows.
 Every row assembles (spec rows after ``substitute_placeholders``); tests/riscv checks it.
 """
 
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Iterator
 
+from rvtune.riscv.generate_phrases import COMPRESSED, STYLES, TEMPLATES
 from rvtune.riscv.isa import IMMEDIATES, Instruction, by_category
 
-CATEGORY_WEIGHTS = {"base": 24, "M": 7, "A": 6, "F": 8, "D": 7, "Zicsr": 5, "Zifencei": 1,
-                    "C": 8, "V": 9, "pseudo": 13, "directive": 5}
+# Copies of each table entry in one deck, by category: base and M are weighted up, the
+# 88 ordering variants of A and the 140-odd V entries down.
+DECK_COPIES = {"base": 8, "M": 8, "A": 2, "F": 6, "D": 5, "Zicsr": 12, "Zifencei": 6,
+               "C": 4, "V": 2, "pseudo": 5, "directive": 4}
 SNIPPET_SHARE = 0.15
-SPEC_SHARE = 0.2
+SPEC_SHARE = 0.3
+PHRASING_WEIGHTS = {"manual": 3, "terse": 2, "question": 2, "task": 3}
+RM_SHARE = 0.3  # FP rows that name a static rounding mode when the instruction takes one
 
 _ABI_X = ([f"a{i}" for i in range(8)] + [f"t{i}" for i in range(7)]
           + [f"s{i}" for i in range(12)])
@@ -35,92 +42,178 @@ _SYMBOLS = ["counter", "buffer", "msg", "table", "result", "data_start", "printf
 _CSRS = ["mstatus", "mepc", "mcause", "mtvec", "mscratch", "mie", "mip", "sstatus", "sepc",
          "scause", "stvec", "sscratch", "satp", "fcsr", "frm", "fflags", "mtval", "stval"]
 _ROUNDING = {"rne": "round to nearest, ties to even", "rtz": "round towards zero",
-             "rdn": "round down", "rup": "round up", "rmm": "round to nearest, ties to max "
-             "magnitude", "dyn": "the dynamic rounding mode"}
+             "rdn": "round down (towards -infinity)", "rup": "round up (towards +infinity)",
+             "rmm": "round to nearest, ties to max magnitude", "dyn": "the dynamic rounding mode"}
 _FENCE_SETS = ["rw", "r", "w", "iorw", "io", "ow", "ir"]
+_FENCE_WORDS = {"r": "reads", "w": "writes", "i": "device input", "o": "device output"}
 
-# op -> (verb phrase, noun phrase, expression), over operands {a} and {b}.
-_OPS = {
-    "add": ("add {a} and {b}", "sum of {a} and {b}", "{a} + {b}"),
-    "sub": ("subtract {b} from {a}", "difference {a} minus {b}", "{a} - {b}"),
-    "and": ("AND {a} with {b}", "bitwise AND of {a} and {b}", "{a} & {b}"),
-    "or": ("OR {a} with {b}", "bitwise OR of {a} and {b}", "{a} | {b}"),
-    "xor": ("XOR {a} with {b}", "bitwise XOR of {a} and {b}", "{a} ^ {b}"),
-    "sll": ("shift {a} left by {b} bits", "left shift of {a} by {b}", "{a} << {b}"),
-    "srl": ("shift {a} right logically by {b} bits", "logical right shift of {a} by {b}",
-            "{a} >> {b} (logical)"),
-    "sra": ("shift {a} right arithmetically by {b} bits",
-            "arithmetic right shift of {a} by {b}", "{a} >> {b} (arithmetic)"),
-    "slt": ("test whether {a} < {b} as signed numbers", "signed less-than flag of {a} and {b}",
-            "({a} < {b}) ? 1 : 0"),
-    "sltu": ("test whether {a} < {b} as unsigned numbers",
-             "unsigned less-than flag of {a} and {b}", "({a} <u {b}) ? 1 : 0"),
-    "mul": ("multiply {a} by {b}", "product of {a} and {b}", "{a} * {b}"),
-    "mulh": ("multiply {a} by {b} as signed numbers and keep the high half",
-             "high half of the signed product of {a} and {b}", "({a} * {b}) >> XLEN"),
-    "mulhu": ("multiply {a} by {b} as unsigned numbers and keep the high half",
-              "high half of the unsigned product of {a} and {b}",
+# Integer operations: op -> (do, does, what, expr) over {a} and {b}.
+_INT = {
+    "add": ("add {a} and {b}", "adds {a} and {b}", "the sum of {a} and {b}", "{a} + {b}"),
+    "sub": ("subtract {b} from {a}", "subtracts {b} from {a}", "{a} minus {b}", "{a} - {b}"),
+    "and": ("AND {a} with {b}", "computes the bitwise AND of {a} and {b}",
+            "the bitwise AND of {a} and {b}", "{a} & {b}"),
+    "or": ("OR {a} with {b}", "computes the bitwise OR of {a} and {b}",
+           "the bitwise OR of {a} and {b}", "{a} | {b}"),
+    "xor": ("XOR {a} with {b}", "computes the bitwise exclusive OR of {a} and {b}",
+            "the bitwise XOR of {a} and {b}", "{a} ^ {b}"),
+    "sll": ("shift {a} left by {b}", "shifts {a} left logically by {b}, shifting in zeros",
+            "{a} shifted left by {b}", "{a} << {b}"),
+    "srl": ("shift {a} right logically by {b}",
+            "shifts {a} right logically by {b}, filling the upper bits with zeros",
+            "{a} shifted right logically (zero-fill) by {b}", "{a} >>u {b}"),
+    "sra": ("shift {a} right arithmetically by {b}",
+            "shifts {a} right arithmetically by {b}, copying the sign bit into the upper bits",
+            "{a} shifted right arithmetically (sign-fill) by {b}", "{a} >>s {b}"),
+    "slt": ("set a flag if {a} is less than {b} as signed integers",
+            "compares {a} and {b} as signed integers, producing 1 if {a} < {b} and 0 otherwise",
+            "1 if {a} < {b} (signed comparison), else 0", "({a} <s {b}) ? 1 : 0"),
+    "sltu": ("set a flag if {a} is less than {b} as unsigned integers",
+             "compares {a} and {b} as unsigned integers, producing 1 if {a} < {b} and 0 "
+             "otherwise", "1 if {a} < {b} (unsigned comparison), else 0",
+             "({a} <u {b}) ? 1 : 0"),
+    "mul": ("multiply {a} by {b}", "multiplies {a} by {b} and keeps the low bits of the product",
+            "the low half of the product {a} * {b}", "{a} * {b}"),
+    "mulh": ("multiply signed {a} by signed {b} and keep the upper half",
+             "multiplies {a} by {b} as signed integers and keeps the upper XLEN bits of the "
+             "double-width product", "the high half of the signed product of {a} and {b}",
+             "({a} *s {b}) >> XLEN"),
+    "mulhu": ("multiply unsigned {a} by unsigned {b} and keep the upper half",
+              "multiplies {a} by {b} as unsigned integers and keeps the upper XLEN bits of the "
+              "double-width product", "the high half of the unsigned product of {a} and {b}",
               "({a} *u {b}) >> XLEN"),
-    "mulhsu": ("multiply signed {a} by unsigned {b} and keep the high half",
-               "high half of the signed-by-unsigned product of {a} and {b}",
+    "mulhsu": ("multiply signed {a} by unsigned {b} and keep the upper half",
+               "multiplies signed {a} by unsigned {b} and keeps the upper XLEN bits of the "
+               "product", "the high half of the signed-by-unsigned product of {a} and {b}",
                "({a} *su {b}) >> XLEN"),
-    "div": ("divide {a} by {b} (signed)", "signed quotient of {a} / {b}", "{a} / {b}"),
-    "divu": ("divide {a} by {b} (unsigned)", "unsigned quotient of {a} / {b}", "{a} /u {b}"),
-    "rem": ("take the signed remainder of {a} divided by {b}", "signed remainder of {a} / {b}",
-            "{a} % {b}"),
+    "div": ("divide {a} by {b} as signed integers",
+            "divides {a} by {b} as signed integers, rounding the quotient towards zero",
+            "the signed quotient of {a} divided by {b}", "{a} /s {b}"),
+    "divu": ("divide {a} by {b} as unsigned integers", "divides {a} by {b} as unsigned integers",
+             "the unsigned quotient of {a} divided by {b}", "{a} /u {b}"),
+    "rem": ("take the signed remainder of {a} divided by {b}",
+            "computes the remainder of the signed division of {a} by {b}",
+            "the signed remainder of {a} divided by {b}", "{a} %s {b}"),
     "remu": ("take the unsigned remainder of {a} divided by {b}",
-             "unsigned remainder of {a} / {b}", "{a} %u {b}"),
+             "computes the remainder of the unsigned division of {a} by {b}",
+             "the unsigned remainder of {a} divided by {b}", "{a} %u {b}"),
 }
-_ALU_TEMPLATES = [
-    "{Verb} and put the result in {d}.", "{Verb}, writing the result to {d}.",
-    "{d} = {expr}", "Compute the {noun} into {d}.", "Set {d} to the {noun}.",
-    "Store the {noun} in register {d}.", "Calculate {expr} and place it in {d}.",
-    "{Verb}; the result goes to {d}.",
-]
-_WIDTHS = {"lb": "signed byte", "lbu": "unsigned byte", "lh": "signed halfword",
-           "lhu": "unsigned halfword", "lw": "32-bit word", "lwu": "zero-extended 32-bit word",
-           "ld": "64-bit doubleword", "flw": "single-precision float",
-           "fld": "double-precision float", "sb": "byte", "sh": "halfword",
-           "sw": "32-bit word", "sd": "64-bit doubleword", "fsw": "single-precision float",
-           "fsd": "double-precision float"}
+_WORD_DO = [" using 32-bit arithmetic and sign-extend the 32-bit result",
+            " on the low 32 bits only, sign-extending the result to 64 bits",
+            " as 32-bit words (the result is sign-extended to 64 bits)"]
+_WORD_DOES = [", operating on the low 32 bits only and sign-extending the 32-bit result to "
+              "64 bits", " using 32-bit word arithmetic and sign-extends the result"]
+
+# Load/store widths: mnemonic -> (bits, unit synonyms, extension: s/z/None, fp).
+_UNITS = {8: ["byte", "8-bit value", "single byte"], 16: ["halfword", "16-bit value",
+                                                         "2-byte value"],
+          32: ["word", "32-bit word", "4-byte value"], 64: ["doubleword", "64-bit value",
+                                                           "8-byte doubleword"]}
+_MEM = {"lb": (8, "s"), "lbu": (8, "z"), "lh": (16, "s"), "lhu": (16, "z"), "lw": (32, "s"),
+        "lwu": (32, "z"), "ld": (64, None), "sb": (8, None), "sh": (16, None),
+        "sw": (32, None), "sd": (64, None), "flw": (32, "f"), "fsw": (32, "f"),
+        "fld": (64, "f"), "fsd": (64, "f")}
+
 _CONDS = {"beq": ("{a} equals {b}", "{a} == {b}"), "bne": ("{a} differs from {b}", "{a} != {b}"),
-          "blt": ("{a} is less than {b} (signed)", "{a} < {b}"),
-          "bge": ("{a} is at least {b} (signed)", "{a} >= {b}"),
-          "bltu": ("{a} is below {b} (unsigned)", "{a} <u {b}"),
-          "bgeu": ("{a} is at or above {b} (unsigned)", "{a} >=u {b}"),
-          "bgt": ("{a} is greater than {b} (signed)", "{a} > {b}"),
-          "ble": ("{a} is at most {b} (signed)", "{a} <= {b}"),
-          "bgtu": ("{a} is above {b} (unsigned)", "{a} >u {b}"),
-          "bleu": ("{a} is at or below {b} (unsigned)", "{a} <=u {b}"),
+          "blt": ("{a} is less than {b} as signed integers", "{a} <s {b}"),
+          "bge": ("{a} is greater than or equal to {b} as signed integers", "{a} >=s {b}"),
+          "bltu": ("{a} is less than {b} as unsigned integers", "{a} <u {b}"),
+          "bgeu": ("{a} is greater than or equal to {b} as unsigned integers", "{a} >=u {b}"),
+          "bgt": ("{a} is greater than {b} as signed integers", "{a} >s {b}"),
+          "ble": ("{a} is less than or equal to {b} as signed integers", "{a} <=s {b}"),
+          "bgtu": ("{a} is greater than {b} as unsigned integers", "{a} >u {b}"),
+          "bleu": ("{a} is less than or equal to {b} as unsigned integers", "{a} <=u {b}"),
           "beqz": ("{a} is zero", "{a} == 0"), "bnez": ("{a} is not zero", "{a} != 0"),
-          "blez": ("{a} is zero or negative", "{a} <= 0"),
-          "bgez": ("{a} is zero or positive", "{a} >= 0"),
-          "bltz": ("{a} is negative", "{a} < 0"), "bgtz": ("{a} is positive", "{a} > 0")}
-_AMO_VERBS = {"amoswap": "swap {b} into", "amoadd": "add {b} to", "amoand": "AND {b} into",
-              "amoor": "OR {b} into", "amoxor": "XOR {b} into",
-              "amomax": "store the signed maximum of {b} and", "amomin": "store the signed "
-              "minimum of {b} and", "amomaxu": "store the unsigned maximum of {b} and",
-              "amominu": "store the unsigned minimum of {b} and"}
-_FP_OPS = {"fadd": ("add {a} and {b}", "{a} + {b}"), "fsub": ("subtract {b} from {a}",
-                                                               "{a} - {b}"),
-           "fmul": ("multiply {a} by {b}", "{a} * {b}"), "fdiv": ("divide {a} by {b}",
-                                                                   "{a} / {b}"),
-           "fmin": ("take the minimum of {a} and {b}", "min({a}, {b})"),
-           "fmax": ("take the maximum of {a} and {b}", "max({a}, {b})"),
-           "fsgnj": ("copy {a} with the sign of {b}", "copysign({a}, {b})"),
-           "fsgnjn": ("copy {a} with the negated sign of {b}", "copysign({a}, -{b})"),
-           "fsgnjx": ("copy {a} with its sign XORed with the sign of {b}",
-                      "{a} with sign({a}) ^ sign({b})")}
-_FMA = {"fmadd": "({a} * {b}) + {c}", "fmsub": "({a} * {b}) - {c}",
-        "fnmsub": "-({a} * {b}) + {c}", "fnmadd": "-({a} * {b}) - {c}"}
-_VOP_NOUNS = {"vadd": "sum", "vsub": "difference", "vand": "bitwise AND", "vor": "bitwise OR",
-              "vxor": "bitwise XOR", "vmul": "product", "vmin": "signed minimum",
-              "vmax": "signed maximum", "vminu": "unsigned minimum", "vmaxu": "unsigned maximum",
-              "vsll": "left shift", "vsrl": "logical right shift",
-              "vsra": "arithmetic right shift", "vdiv": "signed quotient",
-              "vrem": "signed remainder", "vrsub": "reverse difference",
-              "vfadd": "floating-point sum", "vfsub": "floating-point difference",
-              "vfmul": "floating-point product", "vfdiv": "floating-point quotient"}
+          "blez": ("{a} is less than or equal to zero (signed)", "{a} <= 0"),
+          "bgez": ("{a} is greater than or equal to zero (signed)", "{a} >= 0"),
+          "bltz": ("{a} is negative (signed less than zero)", "{a} < 0"),
+          "bgtz": ("{a} is greater than zero (signed)", "{a} > 0")}
+
+_AMO = {"amoswap": ("swap {b} with", "{b}"), "amoadd": ("add {b} to", "{m} + {b}"),
+        "amoand": ("AND {b} into", "{m} & {b}"), "amoor": ("OR {b} into", "{m} | {b}"),
+        "amoxor": ("XOR {b} into", "{m} ^ {b}"),
+        "amomax": ("replace with the signed maximum of itself and {b}", "max_s({m}, {b})"),
+        "amomin": ("replace with the signed minimum of itself and {b}", "min_s({m}, {b})"),
+        "amomaxu": ("replace with the unsigned maximum of itself and {b}", "max_u({m}, {b})"),
+        "amominu": ("replace with the unsigned minimum of itself and {b}", "min_u({m}, {b})")}
+_ORDER = {"aq": (" with acquire ordering", " acquire"), "rl": (" with release ordering",
+                                                                 " release"),
+          "aqrl": (" with both acquire and release ordering", " acquire-release")}
+
+# FP two-operand ops: op -> (do, does, what, expr).
+_FP = {
+    "fadd": ("add {a} and {b}", "adds {a} and {b}", "the sum of {a} and {b}", "{a} + {b}"),
+    "fsub": ("subtract {b} from {a}", "subtracts {b} from {a}", "{a} minus {b}", "{a} - {b}"),
+    "fmul": ("multiply {a} by {b}", "multiplies {a} by {b}", "the product of {a} and {b}",
+             "{a} * {b}"),
+    "fdiv": ("divide {a} by {b}", "divides {a} by {b}", "the quotient {a} / {b}", "{a} / {b}"),
+    "fmin": ("take the minimum of {a} and {b}", "selects the smaller of {a} and {b}",
+             "the minimum of {a} and {b}", "min({a}, {b})"),
+    "fmax": ("take the maximum of {a} and {b}", "selects the larger of {a} and {b}",
+             "the maximum of {a} and {b}", "max({a}, {b})"),
+    "fsgnj": ("copy {a} with the sign of {b}", "takes the magnitude of {a} and the sign of {b}",
+              "{a} with its sign replaced by the sign of {b}", "copysign({a}, {b})"),
+    "fsgnjn": ("copy {a} with the opposite sign of {b}",
+               "takes the magnitude of {a} and the negated sign of {b}",
+               "{a} with the inverted sign of {b}", "copysign({a}, -{b})"),
+    "fsgnjx": ("copy {a} with its sign XORed with the sign of {b}",
+               "takes {a} and XORs its sign bit with the sign bit of {b}",
+               "{a} with its sign bit XORed with the sign of {b}", "{a} * sign({b})"),
+}
+_FMA = {"fmadd": ("({a} * {b}) + {c}", "adds {c} to the product of {a} and {b}"),
+        "fmsub": ("({a} * {b}) - {c}", "subtracts {c} from the product of {a} and {b}"),
+        "fnmsub": ("-({a} * {b}) + {c}", "subtracts the product of {a} and {b} from {c}"),
+        "fnmadd": ("-({a} * {b}) - {c}", "negates the product of {a} and {b} and subtracts {c}")}
+_PREC = {"s": ["single-precision", "32-bit float", "single"],
+         "d": ["double-precision", "64-bit double", "double"]}
+_TYPES = {"w": ("signed 32-bit integer", "int32"), "wu": ("unsigned 32-bit integer", "uint32"),
+          "l": ("signed 64-bit long integer", "int64"),
+          "lu": ("unsigned 64-bit long integer", "uint64"),
+          "s": ("single-precision float", "float"), "d": ("double-precision float", "double")}
+_RM_OK = {"fadd", "fsub", "fmul", "fdiv", "fsqrt", "fmadd", "fmsub", "fnmsub", "fnmadd"}
+
+# Vector ops: op -> (noun, expression over {x} element of vs2 and {y} the other operand).
+_VEC = {"vadd": ("sum", "{x} + {y}"), "vsub": ("difference", "{x} - {y}"),
+        "vrsub": ("reverse difference (the other operand minus the element)", "{y} - {x}"),
+        "vand": ("bitwise AND", "{x} & {y}"), "vor": ("bitwise OR", "{x} | {y}"),
+        "vxor": ("bitwise XOR", "{x} ^ {y}"), "vmul": ("product (low half)", "{x} * {y}"),
+        "vmulh": ("signed high-half product", "({x} *s {y}) >> SEW"),
+        "vmulhu": ("unsigned high-half product", "({x} *u {y}) >> SEW"),
+        "vmin": ("signed minimum", "min_s({x}, {y})"), "vmax": ("signed maximum",
+                                                                 "max_s({x}, {y})"),
+        "vminu": ("unsigned minimum", "min_u({x}, {y})"),
+        "vmaxu": ("unsigned maximum", "max_u({x}, {y})"),
+        "vsll": ("left shift", "{x} << {y}"), "vsrl": ("logical right shift", "{x} >>u {y}"),
+        "vsra": ("arithmetic right shift", "{x} >>s {y}"),
+        "vdiv": ("signed quotient", "{x} /s {y}"), "vdivu": ("unsigned quotient", "{x} /u {y}"),
+        "vrem": ("signed remainder", "{x} %s {y}"), "vremu": ("unsigned remainder",
+                                                               "{x} %u {y}"),
+        "vwadd": ("signed widening sum", "sext({x}) + sext({y})"),
+        "vwaddu": ("unsigned widening sum", "zext({x}) + zext({y})"),
+        "vfadd": ("floating-point sum", "{x} + {y}"), "vfsub": ("floating-point difference",
+                                                                 "{x} - {y}"),
+        "vfmul": ("floating-point product", "{x} * {y}"),
+        "vfdiv": ("floating-point quotient", "{x} / {y}"),
+        "vfmin": ("floating-point minimum", "fmin({x}, {y})"),
+        "vfmax": ("floating-point maximum", "fmax({x}, {y})"),
+        "vmseq": ("equal-to comparison", "{x} == {y}"),
+        "vmsne": ("not-equal comparison", "{x} != {y}"),
+        "vmslt": ("signed less-than comparison", "{x} <s {y}"),
+        "vmsltu": ("unsigned less-than comparison", "{x} <u {y}"),
+        "vmsle": ("signed less-or-equal comparison", "{x} <=s {y}"),
+        "vmsleu": ("unsigned less-or-equal comparison", "{x} <=u {y}"),
+        "vmsgt": ("signed greater-than comparison", "{x} >s {y}"),
+        "vmsgtu": ("unsigned greater-than comparison", "{x} >u {y}")}
+_FORMS = {
+    "vv": ("[[vector-vector|element by element between two vectors]] ({x} and {y})",
+           "vector-vector .vv"),
+    "vx": ("[[vector-scalar|with a scalar]] (each element of {x} with the integer register {y})",
+           "vector-scalar .vx"),
+    "vi": ("[[vector-immediate|with an immediate]] (each element of {x} with the constant {y})",
+           "vector-immediate .vi"),
+    "vf": ("[[vector-FP-scalar|with a floating-point scalar]] (each element of {x} with the "
+           "float register {y})", "vector-float-scalar .vf"),
+}
 
 
 class _Picker:
@@ -214,254 +307,590 @@ class _Picker:
         return reg, reg
 
 
+
+
 def _cap(s: str) -> str:
-    return s[0].upper() + s[1:]
+    return s[0].upper() + s[1:] if s else s
 
 
-def _concrete(ins: Instruction, rng: random.Random) -> tuple[str, str]:
+_ALT = re.compile(r"\[\[(.*?)\]\]")
+
+
+def _alt(text: str, rng: random.Random) -> str:
+    return _ALT.sub(lambda m: rng.choice(m.group(1).split("|")), text)
+
+
+def _article(noun: str) -> str:
+    return ("an " if noun[0] in "aeiou8" or noun.startswith(("11", "18")) else "a ") + noun
+
+
+def _prec(ins: Instruction, rng) -> str:
+    double = ins.mnemonic.endswith(".d") or ins.op in ("fld", "fsd")
+    return rng.choice(_PREC["d" if double else "s"])
+
+
+def _slots(ins: Instruction, n: dict, rng: random.Random, rm: str | None,
+           spec: bool) -> tuple[str, dict]:
+    """(template class, slot values) describing ``ins`` with operand names ``n``."""
+    g, op, m = ins.group, ins.op, ins.mnemonic
+    d = n.get("rd", "sp")
+    fp_dest = ins.kind("rd") in ("f", "fc") if "rd" in ins.roles else False
+    if spec:
+        dd = rng.choice([d, d, f"the destination register {d}", f"destination {d}",
+                         f"the result register {d}"])
+        if fp_dest:
+            dd = rng.choice([f"floating-point register {d}", f"the FP destination {d}"])
+    else:
+        dd = rng.choice([d, d, f"register {d}"])
+    s = {"d": d, "D": dd}
+    a = n.get("rs1", "sp" if "sp" in ins.syntax.split(", ")[:2] else d)
+    b = n.get("rs2", n.get("imm", n.get("shamt", n.get("zimm", ""))))
+    rnd = rnd_short = ""
+    if rm:
+        rnd = f", {_ROUNDING.get(rm, 'using rounding mode ' + rm)}" if not spec else \
+            " using the static rounding mode rm"
+        rnd_short = f" [{rm}]"
+
+    def compute(do, does, what, expr):
+        s.update(do=do + rnd, Do=_cap(do + rnd), does=does + rnd, Does=_cap(does + rnd),
+                 what=what + rnd, expr=expr + rnd_short)
+        return "compute", s
+
+    def effect(do, does, expr, expr_alt=None):
+        s.update(do=do, Do=_cap(do), does=does, Does=_cap(does), expr=expr,
+                 expr_alt=expr_alt or expr)
+        return "effect", s
+
+    wide = op.endswith("w") and op[:-1] in _INT
+    base = op[:-1] if wide else op
+    if g in ("alu", "alui") and base in _INT:
+        if base in ("sll", "srl", "sra"):
+            amount = (f"{b} bits" if ("shamt" in n or "imm" in n) else
+                      rng.choice([f"the amount in {b}", f"the low bits of {b}"]))
+        else:
+            amount = b
+        do, does, what = (t.format(a=a, b=amount) for t in _INT[base][:3])
+        expr = _INT[base][3].format(a=a, b=b)
+        if "imm" in n and not spec and base not in ("sll", "srl", "sra"):
+            what = what.replace(f" {b}", rng.choice([f" {b}", f" the immediate {b}"]), 1) \
+                if what.endswith(b) else what
+        if wide:
+            do += rng.choice(_WORD_DO)
+            does += rng.choice(_WORD_DOES)
+            what = rng.choice([f"the 32-bit result of {what}, sign-extended to 64 bits",
+                               f"{what}, computed on 32 bits and sign-extended"])
+            expr = f"sext32({expr})"
+        return compute(do, does, what, expr)
+    if g == "lui":
+        return compute(f"load {b} into the upper 20 bits", f"places {b} in the upper 20 bits "
+                       "(bits 31-12) and clears the low 12 bits",
+                       f"{b} shifted left by 12 bits", f"{b} << 12")
+    if g == "auipc":
+        return compute(f"add {b} shifted left by 12 to the address of this instruction",
+                       f"adds the upper immediate {b} (shifted left by 12) to the pc",
+                       f"the pc plus {b} << 12", f"pc + ({b} << 12)")
+    if g == "li":
+        return compute(f"load the constant {b}", f"materializes the constant {b}",
+                       f"the constant {b}", b)
+    if g == "la":
+        sym = n["symbol"]
+        local = " pc-relative" if m == "lla" else ""
+        return compute(f"load the{local} address of {sym}", f"computes the{local} address of "
+                       f"the symbol {sym}", f"the{local} address of {sym}", f"&{sym}")
+    if g == "mv":
+        src = n.get("rs1", n.get("rs2"))
+        return compute(f"copy {src}", f"copies {src}", f"a copy of {src}", src)
+    if g == "not":
+        return compute(f"invert every bit of {a}", f"computes the one's complement of {a}",
+                       f"the bitwise NOT of {a}", f"~{a}")
+    if g == "neg":
+        if m == "negw":
+            return compute(f"negate the low 32 bits of {a} and sign-extend the result",
+                           f"negates {a} in 32-bit arithmetic and sign-extends the result",
+                           f"the sign-extended 32-bit negation of {a}", f"sext32(-{a})")
+        return compute(f"negate {a}", f"computes the two's-complement negation of {a}",
+                       f"minus {a}", f"-{a}")
+    if g == "sext":
+        if m == "zext.b":
+            return compute(f"zero-extend the low byte of {a}", f"keeps the low 8 bits of {a} "
+                           "and clears the rest", f"the low 8 bits of {a}, zero-extended",
+                           f"{a} & 0xff")
+        return compute(f"sign-extend the low 32 bits of {a}", f"sign-extends the low 32-bit "
+                       f"word of {a} to 64 bits", f"the low word of {a} sign-extended",
+                       f"sext32({a})")
+    if g in ("setcc", "setcc2"):
+        c = {"seqz": ("is zero", "{a} == 0"), "snez": ("is not zero", "{a} != 0"),
+             "sltz": ("is negative", "{a} <s 0"), "sgtz": ("is greater than zero", "{a} >s 0"),
+             "sgt": ("is greater than {b} as signed integers", "{a} >s {b}"),
+             "sgtu": ("is greater than {b} as unsigned integers", "{a} >u {b}")}[m]
+        words, ex = (t.format(a=a, b=n.get("rs2", "")) for t in c)
+        return compute(f"set a flag if {a} {words}", f"tests whether {a} {words}",
+                       f"1 if {a} {words}, otherwise 0", f"({ex}) ? 1 : 0")
+    if g == "rdctr":
+        what = {"rdcycle": "the cycle counter", "rdtime": "the real-time clock (time CSR)",
+                "rdinstret": "the count of retired instructions", "frcsr": "the whole "
+                "floating-point control and status register fcsr", "frrm": "the dynamic "
+                "rounding mode (frm)", "frflags": "the accrued floating-point exception flags "
+                "(fflags)"}[m]
+        return compute(f"read {what}", f"reads {what}", f"the value of {what}",
+                       m.removeprefix("rd").removeprefix("fr") or m)
+    if g == "csrp" and m == "csrr":
+        return compute(f"read the CSR {n['csr']}", f"reads the control and status register "
+                       f"{n['csr']}", f"the current value of CSR {n['csr']}", n["csr"])
+    if g in ("load", "store"):
+        bits, ext = _MEM[op]
+        unit = rng.choice(_UNITS[bits])
+        if ext == "f":
+            kind = _prec(ins, rng) + rng.choice([" value", " float", " floating-point value"])
+        elif ext == "s":
+            kind = "signed " + unit
+        elif ext == "z":
+            kind = "unsigned " + unit
+        else:
+            kind = unit
+        base_reg = n.get("rs1", "sp")
+        off = n.get("offset", n.get("imm", "0"))
+        s.update(kind=kind, a_kind=_article(kind), base=base_reg, off=off, bits=str(bits))
+        if g == "load":
+            s["ext_does"] = {"s": ", sign-extends it to 64 bits,",
+                             "z": ", zero-extends it to 64 bits,", "f": "",
+                             None: ""}[ext]
+            if ext == "f" and spec:
+                s["D"] = f"floating-point register {d}"
+            s["sx"] = {"s": "sext ", "z": "zext ", "f": "", None: ""}[ext]
+            return "load", s
+        src = n["rs2"]
+        s.update(src=src, part="the " + (kind if ext == "f" else
+                                         {8: "low byte", 16: "low 16 bits", 32: "low 32 bits",
+                                          64: "full 64 bits"}[bits]))
+        return "store", s
+    if g in ("branch", "branchz"):
+        cond, cexpr = (t.format(a=a, b=n.get("rs2", "")) for t in _CONDS[op])
+        how = ("as signed integers" if "signed" in cond and "unsigned" not in cond else
+               "as unsigned integers" if "unsigned" in cond else "for equality")
+        cmp = f"compares {a} with zero" if g == "branchz" else f"compares {a} and {b} {how}"
+        s.update(cond=cond, cexpr=cexpr, tgt=n["offset"], Compares=_cap(cmp))
+        return "branch", s
+    if g in ("lr", "sc", "amo"):
+        width = "doubleword" if ".d" in m else "word"
+        bits = 64 if width == "doubleword" else 32
+        tail = m.split(".")[-1]
+        order, order_short = _ORDER.get(tail, ("", ""))
+        mem = f"mem{bits}[{a}]"
+        if g == "lr":
+            do = (f"load-reserve the {width} at the address in {a} into {d}")
+            does = (f"loads the {width} at the address in {a} into {d} and registers a "
+                    "reservation on that address")
+            expr = f"{d} = {mem}; reserve {a}"
+        elif g == "sc":
+            do = (f"store-conditional {b} as a {width} to the address in {a}, writing 0 to {d} "
+                  "on success")
+            does = (f"stores {b} to the {width} at the address in {a} only if the reservation "
+                    f"from an earlier lr.{m.split('.')[1]} still holds, writing 0 to {d} on "
+                    "success and nonzero on failure")
+            expr = f"if reserved({a}): {mem} = {b}, {d} = 0; else {d} = 1"
+        else:
+            verb, new = _AMO[op]
+            verb, new = verb.format(b=b), new.format(m=mem, b=b)
+            do = (f"{verb} the {width} at the address in {a}, returning the old value in {d}"
+                  if not verb.startswith("replace") else
+                  f"load the {width} at the address in {a} into {d} and {verb}")
+            does = (f"loads the {width} at the address in {a} into {d} and "
+                    f"{verb.replace('swap', 'swaps').replace('add ', 'adds ')}"
+                    f"{'' if verb.startswith('replace') else ' it'}")
+            does = does.replace(" AND ", " ANDs ").replace(" OR ", " ORs ").replace(
+                " XOR ", " XORs ").replace("and replace", "and replaces")
+            expr = f"{d} = {mem}; {mem} = {new}"
+        s.update(do_amo=do, Do_amo=_cap(do), does_amo=does, Does_amo=_cap(does), expr=expr,
+                 order=order, order_short=order_short)
+        return "atomic", s
+    if g in ("falu", "fsqrt", "fma", "fcmp", "fclass", "fmvp"):
+        p = _prec(ins, rng)
+        mn = m.split(".")[0]
+        if g == "falu":
+            do, does, what, expr = (t.format(a=a, b=b) for t in _FP[op])
+            return compute(f"{do} as {p} values", f"{does} in {p}", f"{what} ({p})",
+                           f"{expr} ({p})")
+        if g == "fsqrt":
+            return compute(f"take the {p} square root of {a}", f"computes the square root of "
+                           f"the {p} value {a}", f"the {p} square root of {a}",
+                           f"sqrt({a}) ({p})")
+        if g == "fma":
+            c = n["rs3"]
+            expr, does = (t.format(a=a, b=b, c=c) for t in _FMA[op])
+            return compute(f"compute {expr} in {p} with a single rounding", f"{does}, in {p} "
+                           "with one rounding (fused)", f"the fused {p} result of {expr}",
+                           f"fma: {expr} ({p})")
+        if g == "fcmp":
+            rel, words = {"feq": ("==", "equal to"), "flt": ("<", "strictly less than"),
+                          "fle": ("<=", "less than or equal to"), "fgt": (">", "strictly "
+                          "greater than"), "fge": (">=", "greater than or equal to")}[mn]
+            return compute(f"test whether {p} {a} is {words} {b}", f"compares the {p} values "
+                           f"{a} and {b} and writes 1 if {a} is {words} {b}, else 0, to an "
+                           "integer register", f"1 if {a} is {words} {b} ({p}), else 0",
+                           f"({a} {rel} {b}) ? 1 : 0  ({p})")
+        if g == "fclass":
+            return compute(f"classify the {p} value in {a}", f"examines the {p} value in {a} "
+                           "and sets one bit of a 10-bit mask for its class (negative/positive "
+                           "infinity, normal, subnormal, zero, signaling or quiet NaN)",
+                           f"the class mask of the {p} value {a}", f"fclass({a}) ({p})")
+        verb = {"fmv": ("copy", "copies", "a copy of {a}", "{a}"),
+                "fabs": ("take the absolute value of", "computes the absolute value of",
+                         "the absolute value of {a}", "|{a}|"),
+                "fneg": ("negate", "negates", "the negation of {a}", "-{a}")}[mn]
+        return compute(f"{verb[0]} the {p} value {a}", f"{verb[1]} the {p} value in {a}",
+                       verb[2].format(a=a) + f" ({p})", verb[3].format(a=a) + f" ({p})")
+    if g in ("fcvt_to_int", "fcvt_from_int", "fcvt_fp"):
+        _, dst, src = m.split(".")
+        (dt, dsh), (st, ssh) = _TYPES[dst], _TYPES[src]
+        s.update(a=a, src_type=st, a_src_type=_article(st), dst_type=dt, a_dst_type=_article(dt),
+                 src_short=ssh, dst_short=dsh, rnd=rnd, rnd_short=rnd_short)
+        return "convert", s
+    if g in ("fmv_to_int", "fmv_from_int"):
+        bits = "64" if m.endswith((".d", ".x")) and "d" in m.split(".")[1:] else "32"
+        if g == "fmv_to_int":
+            return compute(f"move the raw {bits}-bit pattern of the float register {a} to an "
+                           "integer register without conversion", f"copies the {bits}-bit IEEE "
+                           f"bit pattern in {a} unchanged", f"the raw bits of {a}",
+                           f"bits({a})")
+        return compute(f"move the low {bits} bits of integer register {a} into a float register "
+                       "unchanged", f"copies the low {bits} bits of {a} into a floating-point "
+                       "register without any conversion", f"the bit pattern of {a} as a float",
+                       f"from_bits{bits}({a})")
+    if g in ("valu", "vcmp", "vmerge", "vmacc", "vred", "vunary"):
+        return "vcompute", _vslots(ins, n, rng, s, spec)
+    if g == "vmv":
+        src = n.get("vs1", n.get("rs1", n.get("imm", n.get("vs2"))))
+        dst = n.get("vd", d)
+        s.update(d=dst, D=dst)
+        text = {"vmv.v.v": ("copy vector {s}", "copies every element of vector {s}",
+                            "a copy of vector {s}", "{s}"),
+                "vmv.v.x": ("splat the integer register {s} into every element",
+                            "broadcasts the scalar {s} to every element", "{s} in every "
+                            "element", "splat({s})"),
+                "vmv.v.i": ("splat the immediate {s} into every element", "broadcasts the "
+                            "constant {s} to every element", "{s} in every element",
+                            "splat({s})"),
+                "vfmv.v.f": ("splat the float register {s} into every element",
+                             "broadcasts the floating-point scalar {s} to every element",
+                             "{s} in every element", "splat({s})"),
+                "vmv.x.s": ("copy element 0 of vector {s} to an integer register",
+                            "reads element 0 of {s} (sign-extended to XLEN)",
+                            "element 0 of {s}", "{s}[0]"),
+                "vfmv.f.s": ("copy element 0 of vector {s} to a float register",
+                             "reads the floating-point element 0 of {s}",
+                             "element 0 of {s} as a float", "{s}[0]"),
+                "vmv.s.x": ("write integer register {s} into element 0 of a vector",
+                            "writes the scalar {s} into element 0 only",
+                            "{s} in element 0", "[0] = {s}"),
+                "vfmv.s.f": ("write float register {s} into element 0 of a vector",
+                             "writes the floating-point scalar {s} into element 0 only",
+                             "{s} in element 0", "[0] = {s}")}[op]
+        return compute(*(t.format(s=src) for t in text))
+    if g == "vid":
+        s.update(d=n["vd"], D=n["vd"])
+        return compute("write each element's index", "writes to each element its own index "
+                       "0, 1, 2, ...", "the element indices 0, 1, 2, ...", "index(i)")
+    if g == "vsetvl":
+        avl = n.get("rs1", n.get("uimm"))
+        if "vtypei" in n:
+            vt = n["vtypei"]
+        else:
+            vt = f"the vtype value in {n['rs2']}"
+        if "uimm" in n:
+            avl = f"the immediate {avl}"
+        s.update(avl=avl, vt=vt)
+        return "vsetvl", s
+    if g in ("vload", "vstore"):
+        return "vmem", _vmem(ins, n, rng, s)
+    return _effect_slots(ins, n, rng, s, a, b, effect)
+
+
+def _vmask(n, rng, spec) -> tuple[str, str]:
+    if "vm" not in n:
+        return "", ""
+    if spec:
+        return " under mask vm", " (vm)"
+    if n["vm"]:
+        return rng.choice([" under mask v0", ", only where mask v0 is set",
+                           " for the elements enabled by v0.t"]), " (masked by v0.t)"
+    return "", ""
+
+
+def _vslots(ins, n, rng, s, spec) -> dict:
+    g, op, m = ins.group, ins.op, ins.mnemonic
+    vd = n["vd"]
+    mask, mask_short = _vmask(n, rng, spec)
+    s.update(vd=vd, D=vd if not spec else rng.choice([vd, f"the destination vector {vd}"]),
+             mask=mask, mask_short=mask_short)
+    suffix = m.split(".")[-1]
+    x = n.get("vs2", "")
+    if g == "vmacc":
+        y = n.get("vs1", n.get("rs1"))
+        yi = f"{y}[i]" if "vs1" in n else y
+        form = "vv" if "vs1" in n else ("vf" if op == "vfmacc" else "vx")
+        expr_i = {"vmacc": "{d}[i] + {y} * {x}[i]", "vnmsac": "{d}[i] - {y} * {x}[i]",
+                  "vmadd": "{y} * {d}[i] + {x}[i]", "vfmacc": "{d}[i] + {y} * {x}[i]"}[op]
+        expr_i = expr_i.format(d=vd, x=x, y=yi)
+        what_i = f"{expr_i}{' (fused floating-point)' if op == 'vfmacc' else ''}"
+        fx, fshort = _FORMS[form]
+        s.update(what=f"the multiply-accumulate {expr_i.replace('[i]', '')}",
+                 what_i=what_i, expr_i=expr_i, expr=expr_i.replace("[i]", ""),
+                 form=_alt(fx, rng).format(x=x, y=y), form_short=fshort,
+                 do=f"multiply-accumulate: {expr_i.replace('[i]', '')} for every element",
+                 does=f"multiplies {y} by {x} element-wise and "
+                      f"{'subtracts the products from' if op == 'vnmsac' else 'accumulates into'}"
+                      f" {vd}" if op != "vmadd" else f"multiplies {y} by {vd} element-wise and "
+                      f"adds {x}")
+    elif g == "vred":
+        acc = n["vs1"]
+        noun = ins.semantics.split(" the ", 1)[1].split(" of element")[0]
+        s.update(what=f"the {noun} of {acc}[0] and every active element of {x}",
+                 what_i=f"(for i = 0 only) the {noun} of {acc}[0] and all of {x}",
+                 expr_i=f"{noun}({acc}[0], {x}[*]) for i = 0",
+                 expr=f"{vd}[0] = {noun}({acc}[0], {x}[0..vl-1])",
+                 form=f"as a reduction over {x} seeded with {acc}[0]",
+                 form_short="reduction .vs", do=f"reduce {x} with {noun}, starting from "
+                 f"element 0 of {acc}, into element 0", does=f"reduces the elements of {x} "
+                 f"to their {noun}, starting from {acc}[0], and writes it to element 0")
+    elif g == "vunary":
+        noun, ex = {"vfsqrt": ("floating-point square root", "sqrt({x})"),
+                    "vneg": ("negation", "-{x}"), "vnot": ("bitwise NOT", "~{x}"),
+                    "vzext": (f"zero-extension from SEW/{m[-1]} bits", "zext({x})"),
+                    "vsext": (f"sign-extension from SEW/{m[-1]} bits", "sext({x})")}[op]
+        s.update(what=f"the {noun} of each element of {x}", what_i=f"the {noun} of {x}[i]",
+                 expr_i=ex.format(x=f"{x}[i]"), expr=ex.format(x=x),
+                 form=f"element-wise over {x}", form_short="unary",
+                 do=f"take the {noun} of every element of {x}",
+                 does=f"applies the {noun} to each element of {x}")
+    else:
+        y = n.get("vs1", n.get("rs1", n.get("imm")))
+        form = suffix[:2] if g == "vmerge" else suffix
+        yi = f"{y}[i]" if "vs1" in n else y
+        if g == "vmerge":
+            expr_i = f"v0[i] ? {yi} : {x}[i]"
+            noun = "merge"
+            what = f"{y} where mask v0 is set and {x} elsewhere"
+            what_i = f"{yi} if v0[i] is set, else {x}[i]"
+            s.update(mask="", mask_short="")
+        elif g == "vcmp":
+            noun, ex = _VEC[op]
+            expr_i = f"({ex.format(x=f'{x}[i]', y=yi)}) ? 1 : 0"
+            what = f"a mask of the {noun} of {x} against {y}"
+            what_i = f"mask bit 1 if {ex.format(x=f'{x}[i]', y=yi)}, else 0"
+        else:
+            noun, ex = _VEC[op]
+            expr_i = ex.format(x=f"{x}[i]", y=yi)
+            what = f"the element-wise {noun} of {x} and {y}"
+            what_i = f"the {noun} of {x}[i] and {yi}"
+        fx, fshort = _FORMS.get(form, _FORMS["vv"])
+        if g == "vmerge":
+            fshort = f"merge .{suffix}"
+        s.update(what=what, what_i=what_i, expr_i=expr_i,
+                 expr=expr_i.replace("[i]", ""), form=_alt(fx, rng).format(x=x, y=y),
+                 form_short=fshort, do=f"compute {what}", does=f"computes {what}")
+    s.update(Do=_cap(s["do"]), Does=_cap(s["does"]))
+    return s
+
+
+def _vmem(ins, n, rng, s) -> dict:
+    m = ins.mnemonic
+    eew = "".join(ch for ch in m.split(".")[0] if ch.isdigit())
+    load = ins.group == "vload"
+    reg = n.get("vd", n.get("vs3"))
+    addr = n["rs1"]
+    mask, mask_short = _vmask(n, rng, "vm" in n and n["vm"] == "vm")
+    if "ei" in m:
+        how = "ordered" if m.startswith(("vlox", "vsox")) else "unordered"
+        kind = f"indexed-{how} {'load (gather)' if load else 'store (scatter)'}"
+        where = f"at {addr} plus the 32-bit byte offsets in {n['vs2']}"
+        ex_addr = f"{addr} + {n['vs2']}[i]"
+        elem = "SEW-bit elements"
+    elif "rs2" in n:
+        kind = f"strided {'load' if load else 'store'}"
+        where = f"starting at {addr} with a stride of {n['rs2']} bytes between elements"
+        ex_addr = f"{addr} + i*{n['rs2']}"
+        elem = f"{eew}-bit elements"
+    else:
+        kind = f"unit-stride {'load' if load else 'store'}"
+        where = f"from consecutive addresses starting at {addr}" if load else \
+            f"to consecutive addresses starting at {addr}"
+        ex_addr = f"{addr} + i*{int(eew) // 8}"
+        elem = f"{eew}-bit elements"
+    if load:
+        s.update(do=f"load {elem} {where} into {reg}", does=f"loads {elem} {where} into {reg}",
+                 expr=f"{reg}[i] = mem[{ex_addr}]")
+    else:
+        s.update(do=f"store the {elem} of {reg} {where}",
+                 does=f"stores the {elem} of {reg} {where}", expr=f"mem[{ex_addr}] = {reg}[i]")
+    s.update(Do=_cap(s["do"]), Does=_cap(s["does"]), kind=kind, mask=mask,
+             mask_short=mask_short)
+    return s
+
+
+def _effect_slots(ins, n, rng, s, a, b, effect):
+    g, m = ins.group, ins.mnemonic
+    d = s["d"]
+    if g == "jal":
+        t = n["offset"]
+        return effect(f"jump to {t} and save the return address in {d}",
+                      f"jumps to {t} and writes the address of the following instruction "
+                      f"(pc + 4) to {d}", f"{d} = pc + 4; pc = {t}", f"call {t} linking {d}")
+    if g == "jal1":
+        t = n["offset"]
+        link = "pc + 2" if m.startswith("c.") else "pc + 4"
+        return effect(f"call {t}, saving the return address in ra", f"jumps to {t} and writes "
+                      f"the return address ({link}) to ra", f"ra = {link}; pc = {t}")
+    if g == "jalr":
+        return effect(f"jump to the address {a} + {n['imm']} and save the return address in "
+                      f"{d}", f"jumps to {a} plus the offset {n['imm']} (with bit 0 cleared) "
+                      f"and writes pc + 4 to {d}", f"{d} = pc + 4; pc = ({a} + {n['imm']}) & ~1")
+    if g == "jalr1":
+        link = "pc + 2" if m.startswith("c.") else "pc + 4"
+        return effect(f"call the function whose address is in {a}", f"jumps to the address "
+                      f"held in {a} and writes the return address ({link}) to ra",
+                      f"ra = {link}; pc = {a}")
+    if g == "j":
+        t = n["offset"]
+        return effect(f"jump to {t} unconditionally", f"jumps to {t} without saving a return "
+                      "address", f"pc = {t}", f"goto {t}")
+    if g == "jr":
+        return effect(f"jump to the address in {a}", f"jumps to the address held in {a} "
+                      "without linking", f"pc = {a}", f"goto *{a}")
+    if g == "ret":
+        return effect("return from the current function", "returns to the caller by jumping "
+                      "to the address in ra", "pc = ra", "return")
+    if g in ("call", "tail"):
+        sym = n["symbol"]
+        if g == "call":
+            return effect(f"call the function {sym}", f"calls {sym}, saving the return address "
+                          "in ra (an auipc/jalr pair)", f"ra = pc + 8; pc = {sym}",
+                          f"{sym}()")
+        return effect(f"tail-call {sym}", f"jumps to {sym} without saving a return address, "
+                      "reusing the caller's return address", f"goto {sym}  (tail call)")
+    if g == "nop":
+        comp = " in 2 bytes" if m.startswith("c.") else ""
+        return effect(f"do nothing for one instruction{comp}", f"does nothing{comp}",
+                      "no operation", "nop")
+    if g == "system":
+        what = {"ecall": ("make a system call to the execution environment",
+                          "raises an environment-call exception, requesting a service from "
+                          "the operating system or execution environment", "syscall()"),
+                "ebreak": ("trigger a breakpoint for the debugger", "raises a breakpoint "
+                           "exception to hand control to a debugger", "breakpoint()"),
+                "c.ebreak": ("trigger a breakpoint with a 2-byte instruction", "raises a "
+                             "breakpoint exception", "breakpoint()"),
+                "unimp": ("raise an illegal-instruction exception on purpose", "traps as an "
+                          "illegal instruction (an encoding that is never valid)",
+                          "trap(illegal)")}[m]
+        return effect(*what)
+    if g == "fence":
+        if m == "fence.tso":
+            return effect("order memory accesses with total store ordering", "orders earlier "
+                          "loads before later loads and stores, and earlier stores before later "
+                          "stores (TSO)", "fence.tso", "TSO barrier")
+        if "pred" not in n:
+            return effect("order all memory and I/O accesses", "orders all earlier memory and "
+                          "I/O accesses before all later ones (a full fence)",
+                          "fence iorw, iorw", "full barrier")
+        def sets(x):
+            if x in ("pred", "succ"):
+                return f"the set {x}"
+            return " and ".join(_FENCE_WORDS[c] for c in x)
+        p, q = sets(n["pred"]), sets(n["succ"])
+        return effect(f"make earlier {p} visible before later {q}", f"orders the "
+                      f"predecessor accesses ({p}) before the successor accesses ({q})",
+                      f"barrier: {n['pred']} before {n['succ']}")
+    if g == "fencei":
+        return effect("make earlier stores to instruction memory visible to instruction fetch",
+                      "synchronizes the instruction stream with earlier data stores on this "
+                      "hart", "sync(icache, stores)", "instruction fence")
+    if g in ("csr", "csrp"):
+        csr = n["csr"]
+        src = n.get("rs1", n.get("zimm", ""))
+        imm = "zimm" in n
+        srcw = f"the immediate {src}" if imm else src
+        act = {"csrrw": "w", "csrrs": "s", "csrrc": "c", "csrw": "w", "csrs": "s",
+               "csrc": "c", "csrwi": "w", "csrsi": "s", "csrci": "c"}[ins.op]
+        change = {"w": f"writes {srcw} to it", "s": f"sets the bits that are 1 in {srcw}",
+                  "c": f"clears the bits that are 1 in {srcw}"}[act]
+        ex = {"w": f"{csr} = {src}", "s": f"{csr} |= {src}", "c": f"{csr} &= ~{src}"}[act]
+        if g == "csr":
+            plain = change.replace("writes", "write").replace("sets", "set").replace("clears",
+                                                                                  "clear")
+            return effect(f"atomically read {csr} into {d} and {plain}",
+                          f"atomically reads the old value of CSR {csr} into {d} and {change}",
+                          f"{d} = {csr}; {ex}", f"atomic {{ {d} = {csr}; {ex} }}")
+        verb = {"w": "write", "s": "set", "c": "clear"}[act]
+        obj = {"w": f"{srcw} to the CSR {csr}", "s": f"the bits of {csr} given by {srcw}",
+               "c": f"the bits of {csr} given by {srcw}"}[act]
+        return effect(f"{verb} {obj}", f"{change.replace('it', csr, 1)} without reading it "
+                      "back", ex)
+    if g == "wrfcsr":
+        what = {"fscsr": "the floating-point control and status register fcsr",
+                "fsrm": "the dynamic rounding mode frm", "fsflags": "the floating-point "
+                "exception flags fflags"}[m]
+        return effect(f"write {a} to {what}", f"writes {a} to {what}",
+                      f"{what.split()[-1]} = {a}")
+    raise AssertionError(f"no phrasing for group {g!r} ({m})")
+
+
+def _operands(ins: Instruction, rng: random.Random, spec: bool) -> tuple[dict, dict]:
+    """(assembly text, description name) per role."""
+    if spec:
+        names = {r: r for r in ins.roles}
+        return names, dict(names)
     pick = _Picker(rng)
     vals, names = {}, {}
     for role in ins.roles:
         vals[role], names[role] = pick.operand(ins, role)
-    masked = "vm" in ins.roles and rng.random() < 0.25
-    syntax = ins.syntax
-    for role in sorted(ins.roles, key=len, reverse=True):
-        syntax = syntax.replace(role, "{" + role + "}")
-    vals["vm"] = "v0.t" if masked else ""
-    asm = f"{ins.mnemonic} {syntax.format(**vals)}".strip().rstrip(", ")
-    g = ins.group
-    n = names
-    d = n.get("rd", "sp")
-    a = n.get("rs1", "sp" if "sp," in ins.syntax else n.get("rd", "sp"))
-    b = n.get("rs2", n.get("imm", n.get("shamt", n.get("zimm", ""))))
-    compressed = ins.ext == "C"
-    op = ins.op
-    wide = op.endswith("w") and op[:-1] in _OPS
-    base_op = op[:-1] if wide else op
-    mask = rng.choice([" under mask v0", ", masked by v0", " for elements enabled in v0"]
-                      ) if masked else ""
-    if g in ("alu", "alui") and base_op in _OPS:
-        verb, noun, expr = (s.format(a=a, b=b) for s in _OPS[base_op])
-        if wide:
-            noun, expr = "32-bit " + noun, f"sext32({expr})"
-            verb += " using 32-bit arithmetic"
-        t = rng.choice(_ALU_TEMPLATES)
-        text = t.format(Verb=_cap(verb), noun=noun, expr=expr, d=d)
-    elif g in ("load", "store"):
-        width = _WIDTHS[op]
-        base = n.get("rs1", "sp")
-        off = n["offset"] if "offset" in n else n.get("imm", "0")
-        if g == "load":
-            text = rng.choice([
-                f"Load a {width} from address {base} + {off} into {d}.",
-                f"{d} = {width} at memory[{base} + {off}]",
-                f"Read the {width} stored {off} bytes past the address in {base} into {d}.",
-                f"Fetch a {width} from {off}({base}) into register {d}."])
-        else:
-            src = n["rs2"]
-            text = rng.choice([
-                f"Store the {width} in {src} to memory at {base} + {off}.",
-                f"memory[{base} + {off}] = {src} ({width})",
-                f"Write {src} as a {width} to the address {off}({base}).",
-                f"Save {src} ({width}) at offset {off} from {base}."])
-    elif g in ("branch", "branchz"):
-        words, expr = (s.format(a=n["rs1"], b=n.get("rs2", "")) for s in _CONDS[op])
-        tgt = n["offset"]
-        text = rng.choice([f"If {words}, branch to {tgt}.", f"Branch to {tgt} when {words}.",
-                           f"Jump to {tgt} if {expr}.", f"if ({expr}) goto {tgt}",
-                           f"When {words}, continue at {tgt}."])
-    elif g == "jal":
-        tgt = n["offset"]
-        text = rng.choice([f"Jump to {tgt} and save the return address in {d}.",
-                           f"Call {tgt}, linking through {d}.",
-                           f"Jump-and-link to {tgt} with {d} as the link register."])
-    elif g == "jal1":
-        text = rng.choice([f"Call {n['offset']}, saving the return address in ra.",
-                           f"Jump and link to {n['offset']} through ra."])
-    elif g == "jalr":
-        text = rng.choice([f"Jump to the address in {a} plus {n['imm']}, saving the return "
-                           f"address in {d}.", f"Indirect call through {a} (offset {n['imm']}) "
-                           f"with the link in {d}.", f"{d} = pc + 4; pc = {a} + {n['imm']}"])
-    elif g in ("lui", "auipc", "li"):
-        imm = n["imm"]
-        text = rng.choice({
-            "lui": [f"Load the upper immediate {imm} into {d}.", f"{d} = {imm} << 12",
-                    f"Set the upper bits of {d} to {imm} and clear its low 12 bits."],
-            "auipc": [f"Add {imm} shifted left by 12 to the pc and write it to {d}.",
-                      f"{d} = pc + ({imm} << 12)",
-                      f"Form a pc-relative address with upper immediate {imm} in {d}."],
-            "li": [f"Load the immediate {imm} into {d}.", f"{d} = {imm}",
-                   f"Set {d} to the constant {imm}.", f"Put the value {imm} in register {d}."],
-        }[g])
-    elif g in ("lr", "sc", "amo"):
-        order = {"aq": " with acquire ordering", "rl": " with release ordering",
-                 "aqrl": " with acquire-release ordering"}.get(ins.mnemonic.split(".")[-1], "")
-        width = "doubleword" if ".d" in ins.mnemonic else "word"
-        addr = n["rs1"]
-        if g == "lr":
-            text = rng.choice([f"Load-reserve the {width} at the address in {addr} into {d}"
-                               f"{order}.", f"{d} = load-reserved {width} [{addr}]{order}"])
-        elif g == "sc":
-            text = rng.choice([f"Store-conditional {n['rs2']} as a {width} to the address in "
-                               f"{addr}{order}, writing the status to {d}.",
-                               f"Try to store {n['rs2']} to [{addr}] ({width}, store-conditional"
-                               f"{order}); {d} gets 0 on success."])
-        else:
-            verb = _AMO_VERBS[op].format(b=n["rs2"])
-            text = rng.choice([f"Atomically {verb} the {width} at the address in {addr}, "
-                               f"returning the old value in {d}{order}.",
-                               f"Atomic {op[3:]} on the {width} at [{addr}] with {n['rs2']}; "
-                               f"old value to {d}{order}."])
-    elif g == "csr":
-        src = n.get("rs1", n.get("zimm"))
-        csr = n["csr"]
-        act = {"csrrw": f"write {src} to it", "csrrs": f"set the bits given by {src}",
-               "csrrc": f"clear the bits given by {src}"}[op]
-        text = rng.choice([f"Read CSR {csr} into {d} and {act}.",
-                           f"Atomically read {csr} into {d}, then {act}.",
-                           f"{d} = {csr}; then {act}"])
-    elif g == "csrp":
-        csr = n["csr"]
-        src = n.get("rs1", n.get("zimm", ""))
-        text = {"csrr": rng.choice([f"Read the CSR {csr} into {d}.", f"{d} = {csr}"]),
-                "csrw": rng.choice([f"Write {src} to the CSR {csr}.", f"{csr} = {src}"]),
-                "csrs": f"Set the bits of {csr} that are set in {src}.",
-                "csrc": f"Clear the bits of {csr} that are set in {src}.",
-                "csrwi": rng.choice([f"Write the immediate {src} to {csr}.",
-                                     f"{csr} = {src}"])}[op]
-    elif g == "rdctr":
-        what = {"rdcycle": "cycle counter", "rdtime": "real-time clock",
-                "rdinstret": "retired-instruction counter", "frcsr": "floating-point control "
-                "and status register"}[op]
-        text = rng.choice([f"Read the {what} into {d}.", f"Copy the {what} to {d}."])
-    elif g == "falu":
-        prec = "single" if ins.mnemonic.endswith(".s") else "double"
-        verb, expr = (s.format(a=n["rs1"], b=n["rs2"]) for s in _FP_OPS[op])
-        text = rng.choice([f"{_cap(verb)} in {prec} precision and put the result in {d}.",
-                           f"{d} = {expr} ({prec} precision)",
-                           f"Using {prec}-precision floats, {verb}; result in {d}."])
-    elif g == "fma":
-        prec = "single" if ins.mnemonic.endswith(".s") else "double"
-        expr = _FMA[op].format(a=n["rs1"], b=n["rs2"], c=n["rs3"])
-        text = rng.choice([f"Compute {expr} in {prec} precision with one rounding into {d}.",
-                           f"{d} = {expr} (fused, {prec} precision)"])
-    elif g == "fsqrt":
-        prec = "single" if ins.mnemonic.endswith(".s") else "double"
-        text = rng.choice([f"Take the {prec}-precision square root of {a} into {d}.",
-                           f"{d} = sqrt({a}) ({prec} precision)"])
-    elif g == "fcmp":
-        prec = "single" if ins.mnemonic.endswith(".s") else "double"
-        rel = {"feq": "==", "flt": "<", "fle": "<="}[op]
-        text = rng.choice([f"Set {d} to 1 if {a} {rel} {n['rs2']} ({prec} precision), "
-                           f"otherwise 0.", f"{d} = ({a} {rel} {n['rs2']}) as {prec} floats"])
-    elif g == "fclass":
-        text = f"Classify the {'single' if ins.mnemonic.endswith('.s') else 'double'}-precision " \
-               f"value in {a} and write the class mask to {d}."
-    elif g in ("fcvt_to_int", "fcvt_from_int", "fcvt_fp"):
-        parts = ins.mnemonic.split(".")
-        names_ = {"w": "signed 32-bit integer", "wu": "unsigned 32-bit integer",
-                  "l": "signed 64-bit integer", "lu": "unsigned 64-bit integer",
-                  "s": "single-precision float", "d": "double-precision float"}
-        rm = f" using {_ROUNDING[n['rm']]}" if "rm" in n else ""
-        dest = names_[parts[1]]
-        article = "an" if dest[0] in "aeiou" else "a"
-        text = rng.choice([f"Convert the {names_[parts[2]]} in {a} to {article} {dest} "
-                           f"in {d}{rm}.", f"{d} = ({dest}) {a}{rm}"])
-    elif g in ("fmv_to_int", "fmv_from_int"):
-        text = rng.choice([f"Move the raw bits of {a} into {d} without conversion.",
-                           f"Bitwise copy {a} to {d}."])
-    elif g == "fmvp":
-        verb = {"fmv": "Copy", "fabs": "Take the absolute value of", "fneg": "Negate"}[
-            ins.mnemonic.split(".")[0]]
-        prec = "single" if ins.mnemonic.endswith(".s") else "double"
-        text = f"{verb} the {prec}-precision value in {a} into {d}."
-    elif g == "mv":
-        src = n.get("rs1", n.get("rs2"))
-        text = rng.choice([f"Copy {src} into {d}.", f"{d} = {src}", f"Move {src} to {d}."])
-    elif g == "not":
-        text = rng.choice([f"{d} = ~{a}", f"Invert all bits of {a} into {d}."])
-    elif g == "neg" and op == "negw":
-        text = f"Negate the low 32 bits of {a} and sign-extend the result into {d}."
-    elif g == "neg":
-        text = rng.choice([f"{d} = -{a}", f"Negate {a} into {d}."])
-    elif g == "sext":
-        text = f"Sign-extend the low 32 bits of {a} into {d}."
-    elif g == "setcc":
-        cond = {"seqz": "is zero", "snez": "is not zero", "sltz": "is negative",
-                "sgtz": "is positive"}[op]
-        text = rng.choice([f"Set {d} to 1 if {a} {cond}, else 0.", f"{d} = ({a} {cond}) ? 1 : 0"])
-    elif g == "la":
-        sym = n["symbol"]
-        text = rng.choice([f"Load the address of {sym} into {d}.", f"{d} = &{sym}",
-                           f"Put the address of the symbol {sym} in {d}."])
-        if op == "lla":
-            text = f"Load the pc-relative address of {sym} into {d}."
-    elif g in ("call", "tail"):
-        sym = n["symbol"]
-        text = (rng.choice([f"Call the function {sym}.", f"Call {sym}, saving the return "
-                            "address in ra."]) if g == "call" else
-                f"Tail-call {sym} without saving a return address.")
-    elif g == "j":
-        text = rng.choice([f"Jump to {n['offset']}.", f"Unconditionally go to {n['offset']}."])
-    elif g in ("jr", "jalr1"):
-        text = (f"Jump to the address held in {a}." if g == "jr" else
-                f"Call the function whose address is in {a}.")
-    elif g == "ret":
-        text = rng.choice(["Return from the current function.", "Return to the caller."])
-    elif g == "nop":
-        text = rng.choice(["Do nothing.", "Insert a no-op."])
-    elif g == "system":
-        text = {"ecall": rng.choice(["Make a system call.", "Trap into the execution "
-                                     "environment with an environment call."]),
-                "ebreak": rng.choice(["Trigger a breakpoint.", "Transfer control to the "
-                                      "debugger."])}[op]
-    elif g == "fence":
-        text = (f"Fence: order {n['pred']} accesses before {n['succ']} accesses."
-                if ins.roles else "Issue a total-store-order fence.")
-    elif g == "fencei":
-        text = rng.choice(["Synchronize the instruction cache with earlier stores.",
-                           "Make prior stores visible to instruction fetch.",
-                           "Flush the instruction pipeline after writing code to memory."])
-    elif g == "vsetvl":
-        avl = n.get("rs1", n.get("uimm"))
-        vt = n.get("vtypei", f"the vtype in {n.get('rs2')}")
-        text = rng.choice([f"Configure the vector unit for {avl} elements with {vt}; the "
-                           f"granted length goes to {d}.",
-                           f"Set vl from {avl} and vtype to {vt}, writing vl to {d}."])
-    elif g in ("vload", "vstore"):
-        eew = "".join(ch for ch in op if ch.isdigit())
-        reg = n.get("vd", n.get("vs3"))
-        stride = f" with a stride of {n['rs2']} bytes" if "rs2" in n else ""
-        text = (f"Load {eew}-bit elements from the address in {n['rs1']}{stride} into {reg}{mask}."
-                if g == "vload" else
-                f"Store the {eew}-bit elements of {reg} to the address in {n['rs1']}{mask}.")
-    elif g == "valu":
-        other = n.get("vs1", n.get("rs1", n.get("imm")))
-        noun = _VOP_NOUNS[op]
-        if op == "vrsub":
-            text = f"Subtract each element of {n['vs2']} from {other}, writing {n['vd']}{mask}."
-        else:
-            text = rng.choice([f"Compute the element-wise {noun} of {n['vs2']} and {other} into "
-                               f"{n['vd']}{mask}.", f"{n['vd']} = {n['vs2']} {noun} {other} "
-                               f"(vector){mask}"])
-    elif g == "vmacc":
-        text = (f"Multiply {n['vs1']} and {n['vs2']} element-wise and accumulate into "
-                f"{n['vd']}{mask}.")
-    elif g == "vred":
-        text = (f"Sum the elements of {n['vs2']} plus element 0 of {n['vs1']} into element 0 "
-                f"of {n['vd']}{mask}.")
-    elif g == "vmv":
-        src = n.get("vs1", n.get("rs1", n.get("imm", n.get("vs2"))))
-        dst = n.get("vd", d)
-        text = {"vmv.x.s": f"Copy element 0 of {src} into {dst}."}.get(
-            op, f"Set every element of {dst} to {src}." if op != "vmv.v.v" else
-            f"Copy vector {src} into {dst}.")
+    if ins.op in ("vwadd", "vwaddu"):  # the 2*SEW destination group may not overlap a source
+        vd = rng.randrange(2, 32, 2)
+        vals["vd"] = names["vd"] = f"v{vd}"
+        for role in ("vs1", "vs2"):
+            if role in vals:
+                free = [r for r in range(1, 32) if r not in (vd, vd + 1)]
+                vals[role] = names[role] = f"v{rng.choice(free)}"
+    if "vm" in ins.roles:
+        masked = rng.random() < 0.25
+        vals["vm"] = names["vm"] = "v0.t" if masked else ""
+    return vals, names
+
+
+def _single(ins: Instruction, rng: random.Random) -> dict:
+    spec = rng.random() < SPEC_SHARE
+    vals, names = _operands(ins, rng, spec)
+    if spec:
+        asm = ins.spec
     else:
-        raise AssertionError(f"no phrasing for group {g!r} ({ins.mnemonic})")
-    if compressed:
-        text = text.rstrip(".") + rng.choice([" (compressed).", " using a 16-bit compressed "
-                                              "instruction.", ", in compressed form."])
-    return text, asm
+        syntax = ins.syntax
+        for role in sorted(ins.roles, key=len, reverse=True):
+            syntax = re.sub(rf"\b{role}\b", "{" + role + "}", syntax)
+        asm = f"{ins.mnemonic} {syntax.format(**vals)}".strip().rstrip(", ")
+    rm = None
+    stem = ins.mnemonic.split(".")[0]
+    takes_rm = (stem in _RM_OK or (ins.group in ("fcvt_to_int", "fcvt_from_int", "fcvt_fp")
+                                   and ins.mnemonic not in ("fcvt.d.w", "fcvt.d.wu",
+                                                            "fcvt.d.s")))
+    if "rm" in ins.roles:
+        rm = names["rm"]
+    elif takes_rm and rng.random() < RM_SHARE:
+        rm = "rm" if spec else rng.choice(list(_ROUNDING))
+        asm += f", {rm}"
+    cls, slots = _slots(ins, names, rng, rm, spec)
+    style = rng.choices(STYLES, [PHRASING_WEIGHTS[s] for s in STYLES])[0]
+    templates = TEMPLATES[cls][style]
+    index = rng.randrange(len(templates))
+    text = _alt(_alt(templates[index], rng).format(**slots), rng)
+    text = re.sub(r"\s+", " ", text).replace(" ,", ",").replace(",,", ",").strip()
+    if ins.ext == "C":
+        suffix = rng.choice(COMPRESSED)
+        text = (text[:-1] + suffix + text[-1]) if text[-1] in ".?" else text + suffix
+    if text.startswith(("the ", "register ", "destination ", "floating-point ")):
+        text = _cap(text)
+    return {"description": text, "instructions": asm, "category": ins.ext,
+            "style": "spec" if spec else "concrete", "phrasing": style,
+            "group": f"{ins.mnemonic}|{cls}.{style}{index}"}
 
 
 def _directive(ins: Instruction, rng: random.Random) -> tuple[str, str]:
@@ -512,119 +941,209 @@ def _directive(ins: Instruction, rng: random.Random) -> tuple[str, str]:
     raise AssertionError(m)
 
 
-def _reg(rng: random.Random, avoid=()) -> str:
-    return rng.choice([r for r in _ABI_X if r not in avoid])
+def _directive_row(ins: Instruction, rng: random.Random) -> dict:
+    if rng.random() < 0.2:
+        sem = ins.semantics
+        index = rng.randrange(2)
+        text = [sem, f"Which directive does this: {sem[0].lower()}{sem[1:-1]}?"][index]
+        desc, asm, style, phrasing = text, ins.spec, "spec", ("manual", "question")[index]
+        tid = f"spec{index}"
+    else:
+        desc, asm = _directive(ins, rng)
+        style, phrasing = "concrete", "task"
+        tid = desc.split()[0].lower()
+    return {"description": desc, "instructions": asm, "category": "directive", "style": style,
+            "phrasing": phrasing, "group": f"{ins.mnemonic}|directive.{tid}"}
 
 
-def _snippet(rng: random.Random) -> tuple[str, str]:
-    kind = rng.randrange(12)
-    r1, r2, r3 = rng.sample(_ABI_X, 3)
+def _regs(rng: random.Random, k: int, avoid=()) -> list[str]:
+    return rng.sample([r for r in _ABI_X if r not in avoid], k)
+
+
+def _snippet(rng: random.Random) -> tuple[str, str, str, int]:
+    """(kind, description, assembly, template index) of a short program.
+
+    Registers are drawn so that inputs, outputs and scratch registers never collide, and a
+    function that calls out saves ra inside the frame it reserved.
+    """
+    kind = rng.randrange(15)
+    r1, r2, r3, tmp = _regs(rng, 4)
     k = rng.randint(1, 100)
     off = rng.choice([0, 4, 8, 12, 16, 24, 32])
     label = rng.choice(_LABELS)
     if kind == 0:
         op = rng.choice(["add", "sub", "mul", "and", "or", "xor"])
-        verb, noun, _ = (s.format(a=r2, b=r1) for s in _OPS[op])
-        return (rng.choice([f"Load {k} into {r1}, then {verb} and store the result in {r3}.",
-                            f"Set {r1} to {k} and put the {noun} in {r3}."]),
-                f"li {r1}, {k}\n{op} {r3}, {r2}, {r1}")
+        do, _, what, _ = (t.format(a=r2, b=r1) for t in _INT[op])
+        i = rng.randrange(3)
+        text = [f"Load {k} into {r1}, then {do} and store the result in {r3}.",
+                f"Set {r1} to {k} and put {what} in {r3}.",
+                f"With {r1} = {k}, compute {r3} = {_INT[op][3].format(a=r2, b=r1)}."][i]
+        return "li-op", text, f"li {r1}, {k}\n{op} {r3}, {r2}, {r1}", i
     if kind == 1:
-        return (rng.choice([f"Set {r3} to the larger of {r1} and {r2} (signed).",
-                            f"{r3} = max({r1}, {r2}) using a branch to {label}."]),
-                f"mv {r3}, {r1}\nbge {r1}, {r2}, {label}\nmv {r3}, {r2}\n{label}:")
+        signed = rng.random() < 0.5
+        br, sg = ("bge", "signed") if signed else ("bgeu", "unsigned")
+        i = rng.randrange(2)
+        text = [f"Set {r3} to the larger of {r1} and {r2} ({sg} comparison).",
+                f"{r3} = max({r1}, {r2}) as {sg} integers, using a branch to {label}."][i]
+        return ("max", text, f"mv {r3}, {r1}\n{br} {r1}, {r2}, {label}\nmv {r3}, {r2}\n{label}:",
+                i)
     if kind == 2:
-        return (rng.choice([f"Sum the integers from 1 to {k} into {r1} using {r2} as a "
-                            f"counter.", f"Loop {k} times, adding the counter {r2} to "
-                            f"{r1} each time (starting from 0)."]),
-                f"li {r1}, 0\nli {r2}, {k}\n{label}:\nadd {r1}, {r1}, {r2}\n"
-                f"addi {r2}, {r2}, -1\nbnez {r2}, {label}")
+        i = rng.randrange(2)
+        text = [f"Sum the integers from 1 to {k} into {r1} using {r2} as a counter.",
+                f"Loop {k} times, adding the counter {r2} (counting down from {k}) to {r1}, "
+                "which starts at 0."][i]
+        return ("sum-loop", text, f"li {r1}, 0\nli {r2}, {k}\n{label}:\nadd {r1}, {r1}, {r2}\n"
+                f"addi {r2}, {r2}, -1\nbnez {r2}, {label}", i)
     if kind == 3:
         width, ld, st = rng.choice([("32-bit word", "lw", "sw"), ("doubleword", "ld", "sd"),
-                                    ("byte", "lbu", "sb"), ("halfword", "lhu", "sh")])
-        return (rng.choice([f"Increment the {width} at {off}({r1}) by {k}.",
-                            f"Add {k} to the {width} stored at address {r1} + {off}, using "
-                            f"{r2} as a temporary."]),
-                f"{ld} {r2}, {off}({r1})\naddi {r2}, {r2}, {k}\n{st} {r2}, {off}({r1})")
-    tmp = next(t for t in ("t0", "t1", "t2", "t3") if t not in (r1, r2, r3))
+                                    ("unsigned byte", "lbu", "sb"),
+                                    ("unsigned halfword", "lhu", "sh")])
+        i = rng.randrange(2)
+        text = [f"Increment the {width} at {off}({r1}) by {k}, using {r2} as a temporary.",
+                f"Add {k} to the {width} stored at address {r1} + {off} (scratch register "
+                f"{r2})."][i]
+        return ("load-add-store", text,
+                f"{ld} {r2}, {off}({r1})\naddi {r2}, {r2}, {k}\n{st} {r2}, {off}({r1})", i)
     if kind == 4:
-        size = rng.choice([16, 32, 48])
-        sym = rng.choice(_SYMBOLS)
-        return (f"Function prologue and epilogue: reserve {size} bytes of stack, save ra, call "
+        size = rng.choice([16, 32, 48, 64])
+        sym = rng.choice(["printf", "memcpy", "helper", "compute", "handler", "update"])
+        i = rng.randrange(3)
+        text = [f"Function prologue and epilogue: reserve {size} bytes of stack, save ra, call "
                 f"{sym}, restore ra and return.",
-                f"addi sp, sp, -{size}\nsd ra, {size - 8}(sp)\ncall {sym}\n"
-                f"ld ra, {size - 8}(sp)\naddi sp, sp, {size}\nret")
+                f"Write a non-leaf function body that calls {sym}: allocate a {size}-byte frame, "
+                "keep the return address in it across the call, then tear the frame down and "
+                "return.",
+                f"Call {sym} from a function, saving and restoring ra on a {size}-byte stack "
+                "frame."][i]
+        return ("call-frame", text, f"addi sp, sp, -{size}\nsd ra, {size - 8}(sp)\ncall {sym}\n"
+                f"ld ra, {size - 8}(sp)\naddi sp, sp, {size}\nret", i)
     if kind == 5:
-        return (f"Copy {k} words from the address in {r1} to the address in {r2}, using "
-                f"{r3} as a counter and {tmp} as a temporary.",
-                f"li {r3}, {k}\n{label}:\nlw {tmp}, 0({r1})\nsw {tmp}, 0({r2})\n"
-                f"addi {r1}, {r1}, 4\naddi {r2}, {r2}, 4\naddi {r3}, {r3}, -1\nbnez {r3}, {label}")
+        i = rng.randrange(2)
+        text = [f"Copy {k} words from the address in {r1} to the address in {r2}, using {r3} as "
+                f"a counter and {tmp} as a temporary.",
+                f"Word-copy loop: move {k} 32-bit words from {r1} to {r2} (counter {r3}, "
+                f"scratch {tmp})."][i]
+        return ("copy-loop", text, f"li {r3}, {k}\n{label}:\nlw {tmp}, 0({r1})\nsw {tmp}, "
+                f"0({r2})\naddi {r1}, {r1}, 4\naddi {r2}, {r2}, 4\naddi {r3}, {r3}, -1\n"
+                f"bnez {r3}, {label}", i)
     if kind == 6:
-        return (f"Set {r1} to the absolute value of {r2}.",
-                f"mv {r1}, {r2}\nbgez {r2}, {label}\nneg {r1}, {r2}\n{label}:")
+        i = rng.randrange(2)
+        text = [f"Set {r1} to the absolute value of {r2}.",
+                f"{r1} = |{r2}| (signed), branching over the negation to {label}."][i]
+        return ("abs", text, f"mv {r1}, {r2}\nbgez {r2}, {label}\nneg {r1}, {r2}\n{label}:", i)
     if kind == 7:
         sew = rng.choice([8, 16, 32, 64])
-        return (f"Add the {sew}-bit vectors at {r1} and {r2} element-wise and store the sum at "
-                f"{r3}, for as many elements as the hardware allows out of a0.",
-                f"vsetvli t0, a0, e{sew}, m1, ta, ma\nvle{sew}.v v1, ({r1})\n"
-                f"vle{sew}.v v2, ({r2})\nvadd.vv v3, v1, v2\nvse{sew}.v v3, ({r3})")
+        n, p1, p2, p3, vl, step = _regs(rng, 6)
+        shift = {8: 0, 16: 1, 32: 2, 64: 3}[sew]
+        i = rng.randrange(2)
+        text = [f"Add the {sew}-bit arrays at {p1} and {p2} element-wise into the array at {p3}; "
+                f"{n} holds the element count. Strip-mine with vsetvli, using {vl} for the "
+                f"granted length and {step} for the byte step.",
+                f"Vector loop: {p3}[i] = {p1}[i] + {p2}[i] for {n} elements of {sew} bits "
+                f"({vl} = vl, {step} = scratch)."][i]
+        scale = f"slli {step}, {vl}, {shift}\n" if shift else f"mv {step}, {vl}\n"
+        return ("vector-add-loop", text,
+                f"{label}:\nvsetvli {vl}, {n}, e{sew}, m1, ta, ma\nvle{sew}.v v1, ({p1})\n"
+                f"vle{sew}.v v2, ({p2})\nvadd.vv v3, v1, v2\nvse{sew}.v v3, ({p3})\n"
+                f"sub {n}, {n}, {vl}\n{scale}add {p1}, {p1}, {step}\nadd {p2}, {p2}, {step}\n"
+                f"add {p3}, {p3}, {step}\nbnez {n}, {label}", i)
     if kind == 8:
         p = rng.choice(["s", "d"])
         ld, st = ("flw", "fsw") if p == "s" else ("fld", "fsd")
-        op = rng.choice(["fadd", "fmul", "fsub"])
-        verb = _FP_OPS[op][0].format(a="them", b="them").split(" ")[0]
-        return (f"Load two {'single' if p == 's' else 'double'}-precision numbers from {r1} and "
-                f"{r2}, {verb} them and store the result at {r3}.",
-                f"{ld} ft0, 0({r1})\n{ld} ft1, 0({r2})\n{op}.{p} ft2, ft0, ft1\n{st} ft2, 0({r3})")
+        op = rng.choice(["fadd", "fmul", "fsub", "fdiv"])
+        prec = "single" if p == "s" else "double"
+        i = rng.randrange(2)
+        text = [f"Load two {prec}-precision numbers from {r1} and {r2}, "
+                f"{_FP[op][0].format(a='the first', b='the second')} and store the result at "
+                f"{r3}.",
+                f"mem[{r3}] = mem[{r1}] {_FP[op][3][4]} mem[{r2}] in {prec} precision "
+                "(use ft0-ft2)."][i]
+        return ("fp-load-op-store", text, f"{ld} ft0, 0({r1})\n{ld} ft1, 0({r2})\n"
+                f"{op}.{p} ft2, ft0, ft1\n{st} ft2, 0({r3})", i)
     if kind == 9:
-        return (rng.choice([f"Atomically increment the counter at the address in {r1}.",
-                            f"Atomically add {k} to the word at {r1}, discarding the old "
-                            f"value."]).replace("increment", f"add {k} to"),
-                f"li {r2}, {k}\namoadd.w zero, {r2}, ({r1})")
+        i = rng.randrange(2)
+        text = [f"Atomically add {k} to the word at the address in {r1}, discarding the old "
+                f"value ({r2} holds the addend).",
+                f"Increment the shared 32-bit counter at {r1} by {k} with an AMO, using {r2} "
+                "for the constant."][i]
+        return "atomic-add", text, f"li {r2}, {k}\namoadd.w zero, {r2}, ({r1})", i
     if kind == 10:
-        return (f"Set bit {r2} of {r1}, using {r3} as scratch.",
-                f"li {r3}, 1\nsll {r3}, {r3}, {r2}\nor {r1}, {r1}, {r3}")
-    return (rng.choice([f"Multiply {r2} by {r3} and add the product to {r1}.",
-                        f"{r1} += {r2} * {r3} (using {tmp} as scratch)"]),
-            f"mul {tmp}, {r2}, {r3}\nadd {r1}, {r1}, {tmp}")
+        i = rng.randrange(2)
+        text = [f"Set bit {r2} of {r1}, using {r3} as scratch.",
+                f"{r1} |= 1 << {r2} (scratch {r3})."][i]
+        return "set-bit", text, f"li {r3}, 1\nsll {r3}, {r3}, {r2}\nor {r1}, {r1}, {r3}", i
+    if kind == 11:
+        i = rng.randrange(2)
+        text = [f"Multiply {r2} by {r3} and add the product to {r1}, using {tmp} as scratch.",
+                f"{r1} += {r2} * {r3} (using {tmp} as scratch)"][i]
+        return "mul-acc", text, f"mul {tmp}, {r2}, {r3}\nadd {r1}, {r1}, {tmp}", i
+    if kind == 12:
+        sym = rng.choice(["helper", "compute", "process", "update"])
+        i = rng.randrange(2)
+        text = [f"Function that keeps a0 in s0 across a call to {sym}, then returns "
+                f"{sym}'s result plus the saved value: save ra and s0 in a 16-byte frame.",
+                f"Non-leaf function: preserve ra and the callee-saved s0 on the stack, call "
+                f"{sym}, add the original a0 (kept in s0) to its result, restore and return."][i]
+        return ("save-s0-call", text, f"addi sp, sp, -16\nsd ra, 8(sp)\nsd s0, 0(sp)\n"
+                f"mv s0, a0\ncall {sym}\nadd a0, a0, s0\nld s0, 0(sp)\nld ra, 8(sp)\n"
+                "addi sp, sp, 16\nret", i)
+    if kind == 13:
+        i = rng.randrange(2)
+        text = [f"Acquire the spin lock at the address in {r1}: swap 1 in with acquire ordering "
+                f"until the old value is 0 ({r2} = 1, {r3} = old value).",
+                f"Spin until the lock word at {r1} is taken: amoswap.w.aq in a loop, "
+                f"{r2} holding 1 and {r3} the previous value."][i]
+        return ("spin-lock", text, f"li {r2}, 1\n{label}:\namoswap.w.aq {r3}, {r2}, ({r1})\n"
+                f"bnez {r3}, {label}", i)
+    i = rng.randrange(2)
+    text = [f"Compare-and-swap on the word at {r1}: if it equals {r2}, replace it with {r3}; "
+            f"retry with lr.w/sc.w, using {tmp} for the loaded value and status.",
+            f"LR/SC loop: atomically set the 32-bit word at {r1} to {r3} when it holds {r2} "
+            f"(scratch {tmp}, exit to {label})."][i]
+    return ("cas-loop", text, f"{label}_retry:\nlr.w {tmp}, ({r1})\nbne {tmp}, {r2}, {label}\n"
+            f"sc.w {tmp}, {r3}, ({r1})\nbnez {tmp}, {label}_retry\n{label}:", i)
 
 
-def _spec(ins: Instruction, rng: random.Random) -> tuple[str, str]:
-    sem = ins.semantics
-    text = rng.choice([sem, f"{sem[:-1]}. Use placeholder operands.",
-                       f"Write the RISC-V instruction that does this: {sem[0].lower()}{sem[1:]}"])
-    return text, ins.spec
+def _snippet_row(rng: random.Random) -> dict:
+    kind, desc, asm, index = _snippet(rng)
+    return {"description": desc, "instructions": asm, "category": "snippet",
+            "style": "snippet", "phrasing": "task", "group": f"snippet:{kind}|{index}"}
 
 
 def generate_rows(size: int = 3000, seed: int = 0) -> Iterator[dict]:
-    """Yield ``size`` distinct rows ``{description, instructions, category, style}``.
+    """Yield ``size`` distinct rows ``{description, instructions, category, style, phrasing,
+    group}``.
 
-    Deterministic for ``seed``. About 15% are multi-instruction snippets and about a fifth
-    of the single-instruction rows use the manual's placeholder operands (style ``spec``).
-    May stop short of ``size`` only if the table runs out of distinct rows (not at the
-    default sizes).
+    Deterministic for ``seed``, and a prefix of a larger run equals a smaller run. About 15%
+    are multi-instruction snippets; single instructions come from a shuffled deck of every
+    table entry (``DECK_COPIES`` copies per category), so every mnemonic of the table appears
+    once the first deck is dealt (about 2,300 rows). About 30% of single-instruction rows use
+    the manual's placeholder operands (style ``spec``).
     """
     rng = random.Random(seed)
     table = by_category()
-    cats = list(CATEGORY_WEIGHTS)
-    weights = [CATEGORY_WEIGHTS[c] for c in cats]
+    entries = [ins for cat, copies in DECK_COPIES.items() for ins in table[cat]
+               for _ in range(copies)]
+    deck: list[Instruction] = []
     seen: set[tuple[str, str]] = set()
-    made, attempts = 0, 0
-    while made < size and attempts < size * 50:
-        attempts += 1
+    made, failures = 0, 0
+    while made < size and failures < size * 50:
         if rng.random() < SNIPPET_SHARE:
-            (desc, asm), cat, style = _snippet(rng), "snippet", "snippet"
+            row = _snippet_row(rng)
         else:
-            cat = rng.choices(cats, weights)[0]
-            ins = rng.choice(table[cat])
-            style = "spec" if rng.random() < SPEC_SHARE else "concrete"
-            if style == "spec":
-                desc, asm = _spec(ins, rng)
-            elif cat == "directive":
-                desc, asm = _directive(ins, rng)
-            else:
-                desc, asm = _concrete(ins, rng)
-        if (desc, asm) in seen:
+            if not deck:
+                deck = entries[:]
+                rng.shuffle(deck)
+            ins = deck.pop()
+            make = _directive_row if ins.ext == "directive" else _single
+            for _ in range(20):  # a few tries for a row not seen yet
+                row = make(ins, rng)
+                if (row["description"], row["instructions"]) not in seen:
+                    break
+        key = (row["description"], row["instructions"])
+        if key in seen:
+            failures += 1
             continue
-        seen.add((desc, asm))
+        seen.add(key)
         made += 1
-        yield {"description": desc, "instructions": asm, "category": cat, "style": style}
+        yield row

@@ -198,16 +198,14 @@ for _w, _wn, _x in (("w", "32-bit word", 0), ("d", "64-bit doubleword", 64)):
     for _op, _s in _AMO.items():
         _add(f"amo{_op}.{_w}", "rd, rs2, (rs1)", "A", f"Atomically load the {_wn} at the address "
              f"in rs1 into rd and store {_s} back to that address.", "amo", f"amo{_op}", _x)
-for _sfx, _s in ((".aq", "acquire"), (".rl", "release"), (".aqrl", "acquire and release")):
-    _add("amoadd.w" + _sfx, "rd, rs2, (rs1)", "A", "Atomically add rs2 to the 32-bit word at the "
-         f"address in rs1, returning the old value in rd, with {_s} ordering.", "amo", "amoadd")
-    _add("amoswap.w" + _sfx, "rd, rs2, (rs1)", "A", "Atomically swap rs2 with the 32-bit word at "
-         f"the address in rs1, returning the old value in rd, with {_s} ordering.", "amo",
-         "amoswap")
-_add("lr.w.aq", "rd, (rs1)", "A", "Load-reserve the 32-bit word at the address in rs1 into rd "
-     "with acquire ordering.", "lr", "lr.w")
-_add("sc.w.rl", "rd, rs2, (rs1)", "A", "Store-conditional rs2 to the word at the address in rs1 "
-     "with release ordering; rd receives 0 on success.", "sc", "sc.w")
+# Every AMO, LR and SC also exists with .aq, .rl and .aqrl ordering bits.
+_ORDERING = {".aq": "acquire ordering (no later memory access is seen before it)",
+             ".rl": "release ordering (every earlier memory access is seen before it)",
+             ".aqrl": "acquire and release ordering (sequentially consistent)"}
+for _base in [i for i in INSTRUCTIONS if i.ext == "A"]:
+    for _sfx, _s in _ORDERING.items():
+        _add(_base.mnemonic + _sfx, _base.syntax, "A", f"{_base.semantics[:-1]}, with {_s}.",
+             _base.group, _base.op, _base.xlen)
 
 # --- F and D -------------------------------------------------------------------------------
 for _e, _sz, _ext in (("s", "single-precision", "F"), ("d", "double-precision", "D")):
@@ -355,6 +353,8 @@ for _m, _syn, _s, _g, _op, _k in (
      "rs2 to rs1 + offset.", "store", "fsw", dict(rs2="fc", rs1="xc", offset="clw")),
     ("c.flwsp", "rd, offset(sp)", "Load a single-precision value from sp + offset into "
      "floating-point register rd.", "load", "flw", dict(rd="f", offset="clwsp")),
+    ("c.fswsp", "rs2, offset(sp)", "Store the single-precision value in floating-point "
+     "register rs2 to sp + offset.", "store", "fsw", dict(rs2="f", offset="clwsp")),
 ):
     _add(_m, _syn, "C", _s + " (RV32 only)", _g, _op, 32, **_k)
 
@@ -372,28 +372,72 @@ for _eew in (8, 16, 32, 64):
     _add(f"vse{_eew}.v", "vs3, (rs1), vm", "V", f"Store the {_eew}-bit elements of vs3 to "
          "memory at the address in rs1 with unit stride, under mask vm.", "vstore",
          f"vse{_eew}")
-_add("vlse32.v", "vd, (rs1), rs2, vm", "V", "Load 32-bit elements from the address in rs1 with a "
-     "byte stride of rs2 into vd, under mask vm.", "vload", "vlse32")
-_VOPS = {"vadd": "sum", "vsub": "difference", "vand": "bitwise AND", "vor": "bitwise OR",
-         "vxor": "bitwise XOR", "vmul": "product", "vmin": "signed minimum",
-         "vmax": "signed maximum", "vminu": "unsigned minimum", "vmaxu": "unsigned maximum",
-         "vsll": "logical left shift", "vsrl": "logical right shift",
-         "vsra": "arithmetic right shift", "vdiv": "signed quotient", "vrem": "signed remainder"}
-for _m, _s in _VOPS.items():
-    _add(f"{_m}.vv", "vd, vs2, vs1, vm", "V", f"Write the element-wise {_s} of vectors vs2 and "
-         "vs1 to vd, under mask vm.", "valu", _m)
-    _add(f"{_m}.vx", "vd, vs2, rs1, vm", "V", f"Write the element-wise {_s} of vector vs2 and "
-         "scalar register rs1 to vd, under mask vm.", "valu", _m)
-    if _m in ("vadd", "vand", "vor", "vxor", "vsll", "vsrl", "vsra"):
-        _add(f"{_m}.vi", "vd, vs2, imm, vm", "V", f"Write the element-wise {_s} of vector vs2 and "
-             "the 5-bit immediate imm to vd, under mask vm.", "valu", _m,
-             imm="uimm5" if _m in ("vsll", "vsrl", "vsra") else "simm5")
-_add("vrsub.vx", "vd, vs2, rs1, vm", "V", "Write rs1 minus each element of vs2 to vd, under "
-     "mask vm.", "valu", "vrsub")
-_add("vmacc.vv", "vd, vs1, vs2, vm", "V", "Multiply vs1 and vs2 element-wise and add the "
-     "products to vd, under mask vm.", "vmacc", "vmacc")
-_add("vredsum.vs", "vd, vs2, vs1, vm", "V", "Write to element 0 of vd the sum of element 0 of vs1 "
-     "and all active elements of vs2.", "vred", "vredsum")
+    _add(f"vlse{_eew}.v", "vd, (rs1), rs2, vm", "V", f"Load {_eew}-bit elements from the address "
+         "in rs1 with a byte stride of rs2 into vd, under mask vm.", "vload", f"vlse{_eew}")
+    _add(f"vsse{_eew}.v", "vs3, (rs1), rs2, vm", "V", f"Store the {_eew}-bit elements of vs3 to "
+         "the address in rs1 with a byte stride of rs2, under mask vm.", "vstore", f"vsse{_eew}")
+for _m, _d, _how in (("vluxei32.v", "vload", "unordered"), ("vloxei32.v", "vload", "ordered"),
+                     ("vsuxei32.v", "vstore", "unordered"), ("vsoxei32.v", "vstore", "ordered")):
+    _reg = "vd" if _d == "vload" else "vs3"
+    _verb = "Gather into vd" if _d == "vload" else "Scatter the elements of vs3 to"
+    _add(_m, f"{_reg}, (rs1), vs2, vm", "V", f"{_verb} the elements at rs1 plus the 32-bit byte "
+         f"offsets in vs2 ({_how} indexed access), under mask vm.", _d, _m[:-2])
+# name -> (what it computes, forms it has). "vv": vector-vector, "vx": vector-scalar register,
+# "vi": vector-immediate.
+_VOPS = {"vadd": ("sum", "vv vx vi"), "vsub": ("difference", "vv vx"),
+         "vrsub": ("reverse difference (scalar minus element)", "vx vi"),
+         "vand": ("bitwise AND", "vv vx vi"), "vor": ("bitwise OR", "vv vx vi"),
+         "vxor": ("bitwise XOR", "vv vx vi"), "vmul": ("low half of the product", "vv vx"),
+         "vmulh": ("high half of the signed product", "vv vx"),
+         "vmulhu": ("high half of the unsigned product", "vv vx"),
+         "vmin": ("signed minimum", "vv vx"), "vmax": ("signed maximum", "vv vx"),
+         "vminu": ("unsigned minimum", "vv vx"), "vmaxu": ("unsigned maximum", "vv vx"),
+         "vsll": ("logical left shift", "vv vx vi"), "vsrl": ("logical right shift", "vv vx vi"),
+         "vsra": ("arithmetic right shift", "vv vx vi"), "vdiv": ("signed quotient", "vv vx"),
+         "vdivu": ("unsigned quotient", "vv vx"), "vrem": ("signed remainder", "vv vx"),
+         "vremu": ("unsigned remainder", "vv vx"),
+         "vwadd": ("signed widening sum (2*SEW-bit results)", "vv vx"),
+         "vwaddu": ("unsigned widening sum (2*SEW-bit results)", "vv vx")}
+_VIMM = {"vsll": "uimm5", "vsrl": "uimm5", "vsra": "uimm5"}
+_SRC2 = {"vv": ("vs1", "vectors vs2 and vs1"),
+         "vx": ("rs1", "vector vs2 and scalar register rs1"),
+         "vi": ("imm", "vector vs2 and the 5-bit immediate imm")}
+for _m, (_s, _forms) in _VOPS.items():
+    for _form in _forms.split():
+        _src, _what = _SRC2[_form]
+        _k = {"imm": _VIMM.get(_m, "simm5")} if _form == "vi" else {}
+        _add(f"{_m}.{_form}", f"vd, vs2, {_src}, vm", "V", f"Write the element-wise {_s} of "
+             f"{_what} to vd, under mask vm.", "valu", _m, **_k)
+_VCMP = {"vmseq": ("equal to", "vv vx vi"), "vmsne": ("not equal to", "vv vx vi"),
+         "vmslt": ("less than (signed)", "vv vx"), "vmsltu": ("less than (unsigned)", "vv vx"),
+         "vmsle": ("less than or equal to (signed)", "vv vx vi"),
+         "vmsleu": ("less than or equal to (unsigned)", "vv vx vi"),
+         "vmsgt": ("greater than (signed)", "vx vi"),
+         "vmsgtu": ("greater than (unsigned)", "vx vi")}
+for _m, (_s, _forms) in _VCMP.items():
+    for _form in _forms.split():
+        _src, _what = _SRC2[_form]
+        _add(f"{_m}.{_form}", f"vd, vs2, {_src}, vm", "V", f"Set each bit of mask register vd to "
+             f"1 where the element of vs2 is {_s} the matching operand of {_what}, else 0.",
+             "vcmp", _m, **({"imm": "simm5"} if _form == "vi" else {}))
+for _form, _src, _what in (("vvm", "vs1", "vs1"), ("vxm", "rs1", "scalar register rs1"),
+                           ("vim", "imm", "the 5-bit immediate imm")):
+    _add(f"vmerge.{_form}", f"vd, vs2, {_src}, v0", "V", f"Write to each element of vd the "
+         f"element of {_what} where mask v0 is set and the element of vs2 where it is clear.",
+         "vmerge", "vmerge", **({"imm": "simm5"} if _form == "vim" else {}))
+for _m, _s, _forms in (("vmacc", "vd + vs1 * vs2", "vv vx"), ("vnmsac", "vd - vs1 * vs2", "vv vx"),
+                       ("vmadd", "vs1 * vd + vs2", "vv vx")):
+    for _form in _forms.split():
+        _a = "vs1" if _form == "vv" else "rs1"
+        _add(f"{_m}.{_form}", f"vd, {_a}, vs2, vm", "V", f"Overwrite each element of vd with "
+             f"{_s.replace('vs1', _a)}, under mask vm.", "vmacc", _m)
+for _m, _s in (("vredsum", "sum"), ("vredmax", "signed maximum"), ("vredmaxu", "unsigned maximum"),
+               ("vredmin", "signed minimum"), ("vredminu", "unsigned minimum"),
+               ("vredand", "bitwise AND"), ("vredor", "bitwise OR"), ("vredxor", "bitwise XOR"),
+               ("vfredusum", "floating-point sum (unordered)"),
+               ("vfredosum", "floating-point sum (in element order)")):
+    _add(f"{_m}.vs", "vd, vs2, vs1, vm", "V", f"Write to element 0 of vd the {_s} of element 0 "
+         "of vs1 and all active elements of vs2.", "vred", _m)
 _add("vmv.v.v", "vd, vs1", "V", "Copy vector vs1 into vd.", "vmv", "vmv.v.v")
 _add("vmv.v.x", "vd, rs1", "V", "Splat scalar register rs1 into every element of vd.", "vmv",
      "vmv.v.x")
@@ -401,13 +445,36 @@ _add("vmv.v.i", "vd, imm", "V", "Splat the 5-bit immediate imm into every elemen
      "vmv.v.i", imm="simm5")
 _add("vmv.x.s", "rd, vs2", "V", "Copy element 0 of vector vs2 into scalar register rd.", "vmv",
      "vmv.x.s")
+_add("vmv.s.x", "vd, rs1", "V", "Copy scalar register rs1 into element 0 of vector vd.", "vmv",
+     "vmv.s.x")
+_add("vfmv.f.s", "rd, vs2", "V", "Copy element 0 of vector vs2 into floating-point register rd.",
+     "vmv", "vfmv.f.s", rd="f")
+_add("vfmv.s.f", "vd, rs1", "V", "Copy floating-point register rs1 into element 0 of vd.", "vmv",
+     "vfmv.s.f", rs1="f")
+_add("vfmv.v.f", "vd, rs1", "V", "Splat floating-point register rs1 into every element of vd.",
+     "vmv", "vfmv.v.f", rs1="f")
+_add("vid.v", "vd, vm", "V", "Write each element's index (0, 1, 2, ...) into vd.", "vid", "vid")
 for _m, _s in (("vfadd", "sum"), ("vfsub", "difference"), ("vfmul", "product"),
-               ("vfdiv", "quotient")):
+               ("vfdiv", "quotient"), ("vfmin", "minimum"), ("vfmax", "maximum")):
     _add(f"{_m}.vv", "vd, vs2, vs1, vm", "V", f"Write the element-wise floating-point {_s} of "
          "vectors vs2 and vs1 to vd, under mask vm.", "valu", _m)
     _add(f"{_m}.vf", "vd, vs2, rs1, vm", "V", f"Write the element-wise floating-point {_s} of "
          "vector vs2 and scalar floating-point register rs1 to vd, under mask vm.", "valu", _m,
          rs1="f")
+_add("vfmacc.vv", "vd, vs1, vs2, vm", "V", "Add the floating-point products vs1 * vs2 to vd "
+     "element-wise (fused), under mask vm.", "vmacc", "vfmacc")
+_add("vfmacc.vf", "vd, rs1, vs2, vm", "V", "Add the floating-point products of scalar rs1 and "
+     "vs2 to vd element-wise (fused), under mask vm.", "vmacc", "vfmacc", rs1="f")
+_add("vfsqrt.v", "vd, vs2, vm", "V", "Write the floating-point square root of each element of "
+     "vs2 to vd, under mask vm.", "vunary", "vfsqrt")
+for _m, _f, _s in (("vzext.vf2", "zero", 2), ("vsext.vf2", "sign", 2), ("vzext.vf4", "zero", 4),
+                   ("vsext.vf4", "sign", 4)):
+    _add(_m, "vd, vs2, vm", "V", f"{_f.capitalize()}-extend each element of vs2, 1/{_s} of SEW "
+         f"wide, to SEW bits in vd, under mask vm.", "vunary", _m.split(".")[0])
+_add("vneg.v", "vd, vs2", "V", "Negate each element of vs2 into vd (vrsub.vx vd, vs2, x0).",
+     "vunary", "vneg")
+_add("vnot.v", "vd, vs2", "V", "Write the bitwise NOT of each element of vs2 to vd "
+     "(vxor.vi vd, vs2, -1).", "vunary", "vnot")
 
 # --- Pseudo-instructions -------------------------------------------------------------------
 _PSEUDO = [
@@ -479,6 +546,40 @@ _PSEUDO = [
      dict(rd="f", rs1="f")),
     ("frcsr", "rd", "Read the floating-point control and status register fcsr into rd.",
      "rdctr", {}),
+    ("sgt", "rd, rs1, rs2", "Write 1 to rd if rs1 is greater than rs2 as signed integers, else 0 "
+     "(slt rd, rs2, rs1).", "setcc2", {}),
+    ("sgtu", "rd, rs1, rs2", "Write 1 to rd if rs1 is greater than rs2 as unsigned integers, "
+     "else 0 (sltu rd, rs2, rs1).", "setcc2", {}),
+    ("zext.b", "rd, rs1", "Zero-extend the low 8 bits of rs1 into rd (andi rd, rs1, 255).",
+     "sext", {}),
+    ("jal", "offset", "Jump to pc + offset and write the return address to ra (jal ra, offset).",
+     "jal1", dict(offset="joff")),
+    ("jalr", "rs1", "Jump to the address in rs1 and write the return address to ra "
+     "(jalr ra, 0(rs1)).", "jalr1", {}),
+    ("fence", "", "Order all earlier memory and I/O accesses before all later ones "
+     "(fence iorw, iorw).", "fence", {}),
+    ("csrsi", "csr, zimm", "Set in the CSR csr the bits that are set in the 5-bit immediate zimm.",
+     "csrp", {}),
+    ("csrci", "csr, zimm", "Clear in the CSR csr the bits that are set in the 5-bit immediate "
+     "zimm.", "csrp", {}),
+    ("fscsr", "rs1", "Write rs1 to the floating-point control and status register fcsr.",
+     "wrfcsr", {}),
+    ("frrm", "rd", "Read the floating-point dynamic rounding mode (frm) into rd.", "rdctr", {}),
+    ("fsrm", "rs1", "Write rs1 to the floating-point dynamic rounding mode frm.", "wrfcsr", {}),
+    ("frflags", "rd", "Read the floating-point accrued exception flags (fflags) into rd.",
+     "rdctr", {}),
+    ("fsflags", "rs1", "Write rs1 to the floating-point accrued exception flags fflags.",
+     "wrfcsr", {}),
+    ("fgt.s", "rd, rs1, rs2", "Write 1 to integer register rd if single-precision rs1 is greater "
+     "than rs2, else 0 (flt.s rd, rs2, rs1).", "fcmp", dict(rs1="f", rs2="f")),
+    ("fge.s", "rd, rs1, rs2", "Write 1 to integer register rd if single-precision rs1 is greater "
+     "than or equal to rs2, else 0 (fle.s rd, rs2, rs1).", "fcmp", dict(rs1="f", rs2="f")),
+    ("fgt.d", "rd, rs1, rs2", "Write 1 to integer register rd if double-precision rs1 is greater "
+     "than rs2, else 0 (flt.d rd, rs2, rs1).", "fcmp", dict(rs1="f", rs2="f")),
+    ("fge.d", "rd, rs1, rs2", "Write 1 to integer register rd if double-precision rs1 is greater "
+     "than or equal to rs2, else 0 (fle.d rd, rs2, rs1).", "fcmp", dict(rs1="f", rs2="f")),
+    ("unimp", "", "Raise an illegal-instruction exception (an encoding that is never valid).",
+     "system", {}),
 ]
 for _m, _syn, _s, _g, _k in _PSEUDO:
     _add(_m, _syn, "pseudo", _s, _g, _m, 64 if _m in ("negw", "sext.w") else 0, **_k)

@@ -6,6 +6,7 @@ from collections import Counter
 import pytest
 
 from rvtune.riscv.generate import generate_rows
+from rvtune.riscv.generate_phrases import STYLES
 from rvtune.riscv.isa import CATEGORIES, INSTRUCTIONS, by_mnemonic, operand_kinds
 from rvtune.riscv.validate import Validator
 
@@ -16,9 +17,14 @@ def test_rows_have_the_dataset_layout():
     rows = list(generate_rows(500, seed=3))
     assert len(rows) == 500
     for row in rows:
-        assert set(row) == {"description", "instructions", "category", "style"}
+        assert set(row) == {"description", "instructions", "category", "style", "phrasing",
+                            "group"}
         assert row["category"] in CATEGORIES
         assert row["style"] in ("spec", "concrete", "snippet")
+        assert row["phrasing"] in STYLES
+        mnemonic, template = row["group"].split("|")
+        if row["style"] != "snippet":
+            assert row["instructions"].split()[0] == mnemonic
         assert row["description"].strip() and row["instructions"].strip()
         assert (row["style"] == "snippet") == (row["category"] == "snippet")
 
@@ -36,7 +42,9 @@ def test_default_size_categories_styles_and_no_duplicates():
     assert set(cats) == set(CATEGORIES)
     assert 0.10 < cats["snippet"] / len(rows) < 0.20
     styles = Counter(r["style"] for r in rows)
-    assert styles["spec"] > 200 and styles["concrete"] > 1500
+    assert styles["spec"] > 500 and styles["concrete"] > 1300
+    phrasings = Counter(r["phrasing"] for r in rows if r["style"] != "snippet")
+    assert set(phrasings) == set(STYLES) and min(phrasings.values()) > 300
     assert len({(r["description"], r["instructions"]) for r in rows}) == len(rows)
     concrete = " ".join(r["instructions"] for r in rows if r["style"] == "concrete")
     assert " x1" in concrete and " a0" in concrete and "fa" in concrete  # xN and ABI names
@@ -44,11 +52,57 @@ def test_default_size_categories_styles_and_no_duplicates():
     assert all("\n" in r["instructions"] for r in snippets)
 
 
-def test_concrete_phrasing_varies_for_one_instruction():
-    adds = {r["description"].replace(r["instructions"].split()[1].rstrip(","), "D")
-            for r in generate_rows(3000, seed=0)
-            if r["instructions"].startswith("add ") and r["style"] == "concrete"}
-    assert len(adds) >= 10
+def test_phrasing_varies_for_one_instruction():
+    adds = [r for r in generate_rows(6000, seed=0) if r["instructions"].split()[0] == "add"]
+    assert len({r["group"] for r in adds}) >= 8  # distinct templates
+    assert len({r["description"].split()[0] for r in adds}) >= 6  # distinct openings
+
+
+def test_every_mnemonic_of_the_table_appears_at_the_default_size():
+    for seed in (0, 1):
+        rows = list(generate_rows(seed=seed))
+        firsts = {r["instructions"].split()[0] for r in rows if r["style"] != "snippet"}
+        assert {i.mnemonic for i in INSTRUCTIONS} - firsts == set()
+
+
+def test_every_instruction_gets_several_phrasing_styles_and_both_operand_styles():
+    rows = [r for r in generate_rows(6000, seed=0) if r["style"] != "snippet"]
+    styles, operands = {}, {}
+    for r in rows:
+        m = r["group"].split("|")[0]
+        styles.setdefault(m, set()).add(r["phrasing"])
+        operands.setdefault(m, set()).add(r["style"])
+    few = [m for m, s in styles.items() if len(s) < 2 and not m.startswith(".")]
+    assert len(few) <= 0.02 * len(styles)  # a few A and V variants get only ~5 rows
+    both = sum(len(s) == 2 for s in operands.values())
+    assert both > 0.8 * len(operands)
+
+
+def test_sibling_mnemonics_are_told_apart_in_the_description():
+    rows = [r for r in generate_rows(seed=0) if r["style"] != "snippet"]
+    def texts(mnemonic):
+        return [r["description"] for r in rows if r["instructions"].split()[0] == mnemonic]
+    assert all("unsigned" in t or "zero" in t or "zext" in t for t in texts("lhu"))
+    assert all("unsigned 64-bit" in t or "uint64" in t for t in texts("fcvt.lu.s"))
+    assert all("32" in t for t in texts("addw"))
+    assert all("acquire" in t for t in texts("amoadd.w.aq"))
+    spec = {r["description"]: r["instructions"] for r in rows if r["style"] == "spec"}
+    assert all("rs1" in t or "scalar" in t for t in texts("vadd.vx") if t in spec)
+    assert all("imm" in t for t in texts("vadd.vi") if t in spec)
+
+
+def test_snippets_keep_scratch_registers_apart_and_ra_inside_the_frame():
+    import re
+    for r in generate_rows(3000, seed=4):
+        if r["group"].startswith("snippet:call-frame"):
+            lines = r["instructions"].splitlines()
+            size = -int(lines[0].split()[-1])
+            slot = int(re.match(r"sd ra, (\d+)\(sp\)", lines[1]).group(1))
+            assert 0 <= slot <= size - 8 and lines[-2:] == [f"addi sp, sp, {size}", "ret"]
+            assert lines[3] == f"ld ra, {slot}(sp)"
+        if r["group"].startswith("snippet:vector-add-loop"):
+            regs = re.findall(r"\b(?:[ast]\d+)\b", r["instructions"])
+            assert len(set(regs)) == 6  # count, three pointers, vl, step: all different
 
 
 def test_instruction_table_covers_the_required_extensions():
