@@ -93,7 +93,7 @@ def _replacement(name: str, mnemonic: str, kinds: dict[str, str], labels: set[st
         return None
     if directive and name == "string":
         return '"text"'
-    if name in _LABEL_NAMES:
+    if name in _LABEL_NAMES or (name == "offset" and mnemonic.lower() in ("call", "tail")):
         if directive:
             return None
         used[0] = True

@@ -197,3 +197,86 @@ def test_batching_matches_one_by_one_on_generated_rows(v):
     batched = v.check_many(snippets)
     assert [_key(r) for r in batched] == [_key(v.check(s)) for s in snippets]
     assert any(not r.valid for r in batched)
+
+
+# Spec-style targets in the reference dataset's style, with the verdict a reader of the
+# specification gives them (not what rvtune happened to say).
+SPEC_STYLE = {
+    "mv rd, rs": True, "neg rd, rs": True, "not rd, rs": True, "sext.w rd, rs": True,
+    "seqz rd, rs": True, "beqz rs, offset": True, "bgtz rs, offset": True, "jr rs": True,
+    "jalr rs": True, "csrw csr, rs": True, "csrr rd, csr": True, "fscsr rd, rs": True,
+    "zext.b rd, rs": True, "zext.w rd, rs": True, "clz rd, rs": True, "rev8 rd, rs": True,
+    "bgt rs, rt, offset": True, "bleu rs, rt, offset": True, "fmv.s rd, rs": True,
+    "fgt.d rd, rs, rt": True, "vneg.v vd, vs": True, "vmnot.m vd, vs": True,
+    "vwcvt.x.x.v vd, vs, vm": True, "vmand.mm vd, vs, vs": True, "vrsub.vx vd, vs, x0": True,
+    "csrrw rd, csr, rs1": True, "csrrsi rd, csr, uimm": True, "vadd.vv vd, vs2, vs1, vm": True,
+    "fence pred, succ": True, "vsetvli rd, rs1, vtypei": True, "slli rd, rs1, shamt": True,
+    "c.addi rd, nzimm": True, "call offset": True, "tail symbol": True, "li rd, immediate": True,
+    ".asciz \"string\"": True, ".ascii \"hello rd world\"": True,
+    "x[rd] = x[rs1] + x[rs2]": False, "x[rd] = sext(M[x[rs1] + sext(offset)][7:0])": False,
+    "add": False, "fadd.s": False, "mv rd": False, "beqrs1,rs2, label": False,
+    "c.addi16sp imm": False, "lr.w rd,rs1": False, "Fence(pred, succ)": False,
+    "fence w, 0": False, "nop 81": False, "addi rd, rs1, 5000": False,
+}
+
+
+def test_spec_style_targets_get_the_specifications_verdict(v):
+    results = v.check_many(list(SPEC_STYLE))
+    wrong = [(s, r.snippet, r.message) for s, r in zip(SPEC_STYLE, results)
+             if r.valid != SPEC_STYLE[s]]
+    assert wrong == []
+
+
+def test_placeholders_inside_string_literals_are_data():
+    assert substitute_placeholders('.asciz "string"') == '.asciz "string"'
+    assert substitute_placeholders('.ascii "hello rd world"') == '.ascii "hello rd world"'
+    assert substitute_placeholders('.byte value, "rd"') == '.byte 8, "rd"'
+
+
+@pytest.mark.parametrize("snippet, why", [
+    ('.include "notes.txt"', "'.include' reads a file"),
+    ('nop\nlbl: .incbin "/dev/zero"', "'.incbin' reads a file"),
+    (".INCBIN \"/etc/hostname\", 0, 10", "'.incbin' reads a file"),
+    (".irp d, incbin\n.\\d \"/etc/hostname\"\n.endr", "builds a statement from macro"),
+    (".space 1<<40", "emits more than"),
+    (".zero 0x100000000", "emits more than"),
+    (".fill 100000000, 8, 0", "emits more than"),
+    (".p2align 40", "pads to more than"),
+    (".rept 100000\n.rept 100000\nnop\n.endr\n.endr", "repeats a block"),
+    (".rept 1000\n.space 4096\n.endr", "emits more than"),
+])
+def test_file_reading_and_unbounded_directives_are_refused_unassembled(v, snippet, why):
+    r = v.check(snippet)
+    assert not r.valid and r.message.startswith("refused: ") and why in r.message
+    assert "localhost" not in r.message and r.encoding == b""
+
+
+def test_refusals_leave_ordinary_data_directives_alone(v):
+    ok = v.check_many([".space 64", ".zero 4096", ".p2align 4", ".fill 4, 4, 0",
+                       ".rept 4\nnop\n.endr", '.string "incbin"', "# .include \"x\"\nnop"])
+    assert all(r.valid for r in ok), [r.message for r in ok]
+
+
+def test_the_assembler_runs_under_limits(v, monkeypatch):
+    monkeypatch.setitem(backends.LIMITS, "output_bytes", 4096)
+    big = ".equ N, 1 << 16\n.space N"   # hidden behind a symbol: only the limit stops it
+    r = v.check(big)
+    assert not r.valid and r.message
+    monkeypatch.setitem(backends.LIMITS, "output_bytes", 256 << 20)
+    assert v.check(big).valid
+
+
+def test_unplaced_errors_do_not_leak_quoted_text():
+    assert backends.unquote("Could not find incbin file 'secret line'") == (
+        "Could not find incbin file '...'")
+
+
+def test_half_invalid_batches_match_one_by_one(v):
+    rows = [f"addi a{i % 8}, a{(i + 1) % 8}, {i}" for i in range(60)]
+    broken = ["add a0, a1", "foo a0", ".bss symbol, length, align", ".optionx rvc",
+              "beq a0, a1, far\n.space 5000\nfar:", "x[rd] = x[rs1] + x[rs2]", "addi a0, a0, 5000",
+              ".sectionx .init", "c.jal 1f\n1:", ".section .text or .text data"]
+    snippets = [s for pair in zip(rows, broken * 6) for s in pair]
+    batched = v.check_many(snippets)
+    assert [_key(r) for r in batched] == [_key(v.check(s)) for s in snippets]
+    assert sum(r.valid for r in batched) == 60 + 6   # the rows and RV32-only c.jal
