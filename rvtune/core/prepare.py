@@ -42,6 +42,7 @@ class PrepareConfig:
     on_bad_row: str = "fail"
     filters: tuple = ()
     limit: int | None = None
+    group_field: str | None = "group"  # rows sharing its value land in the same split
     overwrite: bool = False
 
     def identity(self) -> dict:
@@ -133,6 +134,35 @@ def _split_sizes(n: int, config: PrepareConfig) -> tuple[int, int]:
     return n_valid, n_test
 
 
+def _group_split(groups, n_valid: int, n_test: int, seed: int):
+    """Split label (0 train, 1 valid, 2 test) per row, keeping each group in one split.
+
+    Groups are ordered by a seeded mix of their hash, so a group's place depends on the seed
+    and its own name only; whole groups go to validation until it holds ``n_valid`` rows,
+    then to test, the rest to training.
+    """
+    import numpy as np
+
+    ids, inverse, counts = np.unique(groups, return_inverse=True, return_counts=True)
+    z = ids + np.uint64((seed * 0x9E3779B97F4A7C15) % (1 << 64))  # splitmix64
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    order = np.argsort(z ^ (z >> np.uint64(31)), kind="stable")
+    sizes = counts[order]
+    start = np.cumsum(sizes) - sizes
+    to_valid = start < n_valid
+    to_test = ~to_valid & (start - sizes[to_valid].sum() < n_test)
+    label = np.zeros(len(ids), dtype=np.uint8)
+    label[order[to_valid]] = 1
+    label[order[to_test]] = 2
+    if not (label == 0).any():
+        raise DataError(
+            f"the rows fall into only {len(ids)} groups, too few to keep whole groups out of "
+            "training; lower --valid-fraction / --test-fraction or group the rows more finely"
+        )
+    return label[inverse]
+
+
 class _Filter:
     """Drops rows whose completion fails a check, in batches, recording what it drops."""
 
@@ -214,6 +244,9 @@ def prepare(config: PrepareConfig, progress=None) -> PrepareResult:
                         bad_listed.append(str(exc))
                     _write_drop(drops, where, "bad_row", str(exc))
                     continue
+                group = row.get(config.group_field) if config.group_field else None
+                if isinstance(group, (str, int)) and str(group):
+                    example.extra[config.group_field] = str(group)
                 keys.append(_row_key(example.prompt, example.completion))
                 fh.write(json.dumps([example.where, example.prompt, example.completion,
                                      example.extra], ensure_ascii=False) + "\n")
@@ -225,13 +258,18 @@ def prepare(config: PrepareConfig, progress=None) -> PrepareResult:
         del keys, hashes
 
         kept = 0
+        group_keys, grouped = array("Q"), 0
         unique = work / "unique.jsonl"
         with open(staged, encoding="utf-8") as src, open(unique, "w", encoding="utf-8") as dst:
             pending = []
 
             def flush():
-                nonlocal kept
+                nonlocal kept, grouped
                 for example in row_filter(pending):
+                    group = example.extra.get(config.group_field) if config.group_field else None
+                    grouped += group is not None
+                    group_keys.append(_row_key("\x01group", group) if group is not None
+                                      else _row_key(example.prompt, example.completion))
                     dst.write(json.dumps([example.prompt, example.completion, example.extra],
                                          ensure_ascii=False) + "\n")
                     kept += 1
@@ -255,11 +293,18 @@ def prepare(config: PrepareConfig, progress=None) -> PrepareResult:
                 f"{sum(row_filter.dropped.values())} filtered out)"
             )
         n_valid, n_test = _split_sizes(kept, config)
-        order = np.random.default_rng(config.seed).permutation(kept)
-        split_of = np.zeros(kept, dtype=np.uint8)
-        split_of[order[:n_valid]] = 1
-        split_of[order[n_valid:n_valid + n_test]] = 2
-        del order
+        if grouped:
+            split_of = _group_split(np.frombuffer(group_keys, dtype=np.uint64), n_valid, n_test,
+                                    config.seed)
+        else:
+            order = np.random.default_rng(config.seed).permutation(kept)
+            split_of = np.zeros(kept, dtype=np.uint8)
+            split_of[order[:n_valid]] = 1
+            split_of[order[n_valid:n_valid + n_test]] = 2
+            del order
+        split_groups = ({s: int(len(np.unique(np.frombuffer(group_keys, dtype=np.uint64)[
+            split_of == i]))) for i, s in enumerate(SPLITS)} if grouped else None)
+        del group_keys, grouped
 
         wanted = [s for s, n in zip(SPLITS, (1, n_valid, n_test)) if n]
         counts = {s: 0 for s in wanted}
@@ -292,6 +337,8 @@ def prepare(config: PrepareConfig, progress=None) -> PrepareResult:
             "counts": counts,
             "rows_read": stats["read"],
             "duplicates_removed": stats["duplicates"],
+            **({"split_by": config.group_field, "split_groups": split_groups}
+               if split_groups else {}),
             "bad_rows_skipped": stats["bad_rows"],
             "bad_rows": bad_listed,
             "dropped_rows": {"file": DROPPED_FILE, "count": stats["bad_rows"]
