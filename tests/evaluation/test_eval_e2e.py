@@ -54,7 +54,8 @@ def test_eval_run_writes_everything_and_compares_with_base(rvtune_cli, tiny_run)
         assert all(isinstance(row[m], bool) or (m == "exec_match" and row[m] is None)
                    for m in METRICS)
         assert isinstance(row["message"], str)
-        assert set(row["base"]) == {"prediction", *METRICS, "message"}
+        assert set(row["base"]) == {"prediction", *METRICS, "message", "exec_reason"}
+        assert (row["exec_reason"] is None) == (row["exec_match"] is not None)
 
     summary = json.loads((out / "eval.json").read_text())
     assert summary["examples"] == 8 and summary["metrics"] == METRICS
