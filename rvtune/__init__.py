@@ -17,5 +17,8 @@ def load(model=None, adapter_path=None, **kwargs):
     ``import rvtune`` stays cheap).
     """
     from rvtune.inference import load as _load
+    from rvtune.training.cpu import fast_blas
+
+    fast_blas()
 
     return _load(model, adapter_path, **kwargs)

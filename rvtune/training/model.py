@@ -17,20 +17,25 @@ def _looks_like_path(model: str) -> bool:
     return model.startswith((".", "/", "~")) or model.count("/") != 1 or os.sep == "\\"
 
 
-def resolve_model_path(model: str) -> Path:
-    """A local directory holding the model: ``model`` itself, or its hub snapshot.
+def resolve_model_path(model: str, log=None) -> Path:
+    """A local directory holding the model: ``model`` itself, its hub snapshot, or the
+    cached MLX conversion of a ``.gguf`` file (made on first use, see ``from_gguf``).
 
     A hub id is taken from the local Hugging Face cache, else downloaded (unless
     ``HF_HUB_OFFLINE=1``). Anything else is a one-line :class:`UsageError`.
     """
+    from .from_gguf import gguf_model_dir, is_gguf
+
+    if is_gguf(model):
+        return gguf_model_dir(model, log=log or _stderr_log)
     local = Path(model).expanduser()
     if local.exists():
         check_model_dir(local, model)
         return local
     if _looks_like_path(model):
         raise UsageError(f"--model {model}: no such directory; give a local model directory, "
-                         "a Hugging Face id like mistralai/Mistral-7B-Instruct-v0.3, or use "
-                         "--preset tiny")
+                         "a .gguf file, a Hugging Face id like "
+                         "mistralai/Mistral-7B-Instruct-v0.3, or use --preset tiny")
     try:
         from huggingface_hub import snapshot_download
     except ImportError:  # pragma: no cover - mlx-lm depends on it
@@ -58,11 +63,18 @@ def resolve_model_path(model: str) -> Path:
     return path
 
 
+def _stderr_log(message: str) -> None:
+    import sys
+
+    print(message, file=sys.stderr, flush=True)
+
+
 def check_model_dir(path: Path, model: str) -> None:
     """Raise a :class:`UsageError` unless ``path`` looks like an MLX/HF model directory."""
     if not path.is_dir():
-        raise UsageError(f"--model {model}: is a file, not a model directory; give the "
-                         "directory holding config.json and *.safetensors")
+        raise UsageError(f"--model {model}: is a file, not a model directory or a .gguf file; "
+                         "give the directory holding config.json and *.safetensors, or a "
+                         "GGUF file")
     config = path / "config.json"
     if not config.is_file():
         raise UsageError(f"--model {model}: not a model directory (no config.json); give a "
@@ -130,6 +142,12 @@ def _first_line(exc) -> str:
     return text.splitlines()[0] if text else ""
 
 
+def _cpu_float32() -> bool:
+    from .cpu import on_cpu
+
+    return on_cpu() and os.environ.get("RVTUNE_CPU_DTYPE", "float32") == "float32"
+
+
 def load_base(path: Path, bits: int, group_size: int, model_name: str | None = None,
               tokenizer=None):
     """Load model (and tokenizer, unless given) with mlx-lm; quantize to ``bits`` when the
@@ -145,6 +163,11 @@ def load_base(path: Path, bits: int, group_size: int, model_name: str | None = N
     if tokenizer is None:
         tokenizer = load_tokenizer(path, model_name)
     stored = config.get("quantization")
+    if not stored and _cpu_float32():
+        # x86/ARM CPUs have no fast float16/bfloat16 products in MLX; float32 goes to BLAS.
+        import mlx.core as mx
+
+        model.set_dtype(mx.float32)
     if stored:
         quant = Quantization(stored.get("bits", 0), stored.get("group_size"), False)
     elif bits:
