@@ -30,11 +30,12 @@ wait
 first=1
 for name in "${names[@]}"; do
   base=$([ $first = 1 ] && echo --compare-base || echo --no-compare-base)
-  ( timeout "$EVAL_LIMIT" python3 -m rvtune eval --run "$RUNS/$name" --batch-size 64 \
-      --max-tokens 128 $base --out "$RUNS/$name/eval-heldout" > "$OUT/$name.eval-heldout.log" 2>&1
-    timeout "$EVAL_LIMIT" python3 -m rvtune eval --run "$RUNS/$name" --data riscv-phrasings \
-      --batch-size 64 --max-tokens 128 $base --out "$RUNS/$name/eval-phrasings" \
-      > "$OUT/$name.eval-phrasings.log" 2>&1; echo "eval $name rc=$? $(date +%T)" ) &
+  for which in heldout phrasings; do
+    data=$([ $which = phrasings ] && echo "--data riscv-phrasings")
+    ( timeout "$EVAL_LIMIT" python3 -m rvtune eval --run "$RUNS/$name" $data --batch-size 64 \
+        --max-tokens 128 $base --out "$RUNS/$name/eval-$which" > "$OUT/$name.eval-$which.log" 2>&1
+      echo "eval $name $which rc=$? $(date +%T)" ) &
+  done
   first=0
 done
 wait
