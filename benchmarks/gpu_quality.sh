@@ -27,24 +27,29 @@ for spec in "$@"; do
       > "$OUT/$name.train.log" 2>&1; echo "train $name rc=$? $(date +%T)" ) &
 done
 wait
+# Generate only: the GPU machine has no RISC-V assembler. Scoring happens where one is
+# installed: bash benchmarks/score_quality.sh DIR (after unpacking $OUT/quality.tgz).
 first=1
 for name in "${names[@]}"; do
   base=$([ $first = 1 ] && echo --compare-base || echo --no-compare-base)
   for which in heldout phrasings; do
     data=$([ $which = phrasings ] && echo "--data riscv-phrasings")
     ( timeout "$EVAL_LIMIT" python3 -m rvtune eval --run "$RUNS/$name" $data --batch-size 64 \
-        --max-tokens 128 $base --out "$RUNS/$name/eval-$which" > "$OUT/$name.eval-$which.log" 2>&1
-      echo "eval $name $which rc=$? $(date +%T)" ) &
+        --max-tokens 96 $base --generate-only --out "$RUNS/$name/gen-$which" \
+        > "$OUT/$name.gen-$which.log" 2>&1
+      echo "generate $name $which rc=$? $(date +%T)" ) &
   done
   first=0
 done
 wait
+stage=$(mktemp -d)
 for name in "${names[@]}"; do
-  mkdir -p "$OUT/$name"
-  cp "$RUNS/$name"/{summary.json,metrics.jsonl,config.yaml,run.log} "$OUT/$name/" 2>/dev/null
-  for which in heldout phrasings; do
-    mkdir -p "$OUT/$name/eval-$which"
-    cp "$RUNS/$name/eval-$which"/{eval.json,eval.jsonl,report.md} "$OUT/$name/eval-$which/" 2>/dev/null
-  done
+  mkdir -p "$stage/$name"
+  cp "$RUNS/$name"/{summary.json,metrics.jsonl,config.yaml,run.log} "$stage/$name/" 2>/dev/null
+  cp -r "$RUNS/$name"/gen-* "$stage/$name/" 2>/dev/null
+  cp "$OUT/$name".*.log "$stage/$name/" 2>/dev/null
 done
-python3 benchmarks/quality_table.py "$OUT" "${names[@]}" | tee "$OUT/table.md"
+tar czf "$OUT/quality.tgz" -C "$stage" .
+for name in "${names[@]}"; do
+  python3 -c "import json,sys; s=json.load(open(sys.argv[1])); print(sys.argv[2], s['steps'], 'steps', s['train_seconds'], 's, loss', round(s['train_loss'],3), 'val', round(s['val_loss'],3))" "$RUNS/$name/summary.json" "$name" 2>/dev/null || echo "$name: no summary"
+done

@@ -14,8 +14,16 @@ def pct(value):
 
 
 def load(out: Path, name: str, which: str):
+    """The run's eval.json, with ``base_results`` from a separately scored base (the
+    generate-only route of gpu_quality.sh) when present."""
     path = out / name / f"eval-{which}" / "eval.json"
-    return json.loads(path.read_text()) if path.exists() else None
+    if not path.exists():
+        return None
+    summary = json.loads(path.read_text())
+    base = out / name / f"eval-{which}-base" / "eval.json"
+    if base.exists() and not summary.get("base_results"):
+        summary["base_results"] = json.loads(base.read_text())["results"]
+    return summary
 
 
 def run_line(out: Path, name: str) -> str:

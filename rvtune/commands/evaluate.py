@@ -44,6 +44,7 @@ def _config(params: dict):
         instruction_template=params["instruction_template"], compare_base=params["compare_base"],
         batch_size=params["batch_size"], max_tokens=params["max_tokens"],
         temperature=params["temperature"], seed=params["seed"], trials=params["trials"],
+        generate_only=params["generate_only"],
     )
 
 
@@ -124,6 +125,10 @@ def _print_categories(summary: dict) -> None:
               help="Seed for sampling and for the evaluator's random trials.")
 @click.option("--trials", type=int, default=16, show_default=True,
               help="Random starting states per example for execution checks (riscv).")
+@click.option("--generate-only", is_flag=True,
+              help="Only generate: write predictions.jsonl (and base-predictions.jsonl) into "
+                   "--out and score nothing; score them later, where an assembler is "
+                   "installed, with --predictions.")
 @click.pass_context
 def evaluate(ctx, **params):
     """Generate answers for held-out prompts and score them (see docs/eval.md).
@@ -139,4 +144,8 @@ def evaluate(ctx, **params):
 
     result = run_evaluation(_config(params), progress=_progress_bar,
                             log=lambda m: click.echo(m, err=True))
+    if params["generate_only"]:
+        for path in result.summary["generated"].values():
+            click.echo(f"Wrote {path}; score it with `rvtune eval --predictions {path}`")
+        return
     _print_summary(result)

@@ -48,6 +48,9 @@ class EvalConfig:
     temperature: float = 0.0
     seed: int = 0
     trials: int = 16
+    #: Generate and write predictions.jsonl (and base-predictions.jsonl), score nothing:
+    #: for machines without an assembler; score later with --predictions.
+    generate_only: bool = False
 
     def identity(self) -> dict:
         """What makes two evaluations the same (where they are written aside)."""
@@ -162,6 +165,8 @@ def evaluate(config: EvalConfig, progress=_no_progress, log=lambda _m: None) -> 
     """
     _check(config)
     evaluator = scoring.make_evaluator(config.evaluator, trials=config.trials, seed=config.seed)
+    if not config.generate_only and hasattr(evaluator, "prepare"):
+        evaluator.prepare()  # a missing checker is said before minutes of generation
     examples, data = load_examples(config)
     out = _out_dir(config)
     _check_out(out, config)
@@ -189,6 +194,8 @@ def evaluate(config: EvalConfig, progress=_no_progress, log=lambda _m: None) -> 
             timing.update({f"{key}_{k}": v for k, v in model.timing.items()})
         predictions = generated["tuned"]
         base_predictions = generated.get("base")
+    if config.generate_only:
+        return _write_predictions(out, examples, predictions, base_predictions, models, data)
 
     sets = [predictions] + ([base_predictions] if base_predictions is not None else [])
     log(f"Scoring {len(examples) * len(sets)} predictions with evaluator '{evaluator.name}' "
@@ -239,6 +246,30 @@ def evaluate(config: EvalConfig, progress=_no_progress, log=lambda _m: None) -> 
     summary["config"] = config.identity()
     _write(out, summary, rows, results, base_results, metrics)
     return EvalResult(out, summary, rows)
+
+
+def _write_predictions(out: Path, examples, predictions, base_predictions, models,
+                       data) -> EvalResult:
+    """``--generate-only``: the answers in the ``--predictions`` layout, nothing scored."""
+    from rvtune.core.atomic import atomic_open
+
+    out.mkdir(parents=True, exist_ok=True)
+    written = {}
+    for name, answers in (("predictions.jsonl", predictions),
+                          ("base-predictions.jsonl", base_predictions)):
+        if answers is None:
+            continue
+        with atomic_open(out / name, "w", encoding="utf-8") as fh:
+            for example, answer in zip(examples, answers):
+                fh.write(json.dumps({"where": example.where, "category": example.category,
+                                     "prompt": example.prompt, "reference": example.reference,
+                                     "prediction": answer}, ensure_ascii=False) + "\n")
+        written[name] = str(out / name)
+    tuned = models.get("tuned")
+    summary = {"examples": len(examples), "data": data, "generated": written,
+               "model": tuned.model if tuned else None,
+               "adapter": tuned.adapter if tuned else None}
+    return EvalResult(out, summary, [])
 
 
 def _settings(config: EvalConfig) -> dict:

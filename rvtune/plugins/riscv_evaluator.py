@@ -18,6 +18,13 @@ class RiscvEvaluator:
         self.seed = seed
         self.validator = validator
 
+    def prepare(self) -> None:
+        """Find the assembler now, so that a missing one is said before any generation."""
+        if self.validator is None:
+            from rvtune.riscv.validate import Validator
+
+            self.validator = Validator()
+
     def score(self, references, predictions) -> list[dict]:
         """One dict per pair: the metrics, ``message`` (why, in one line or two) and
         ``exec_reason`` (the cause in a few words when ``exec_match`` is undecidable).
