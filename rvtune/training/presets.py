@@ -80,13 +80,13 @@ def _tiny() -> Preset:
 #: these come from: learning rate, steps and batch on one H200 and on a 2-core CPU).
 SMOLLM2_SETTINGS = {
     "dataset": "riscv",
-    "dataset_size": 6000,
+    "dataset_size": 12000,
     "formatter": "chatml",
     "bits": 4,
     "rank": 16,
     "alpha": 32.0,
     "batch_size": 16,
-    "iters": 1500,
+    "iters": 800,
     "learning_rate": 5e-4,
     "warmup": 50,
     "lr_schedule": "cosine",
