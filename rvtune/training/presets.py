@@ -80,11 +80,11 @@ def _tiny() -> Preset:
 #: these come from: learning rate, steps and batch on one H200 and on a 2-core CPU).
 SMOLLM2_SETTINGS = {
     "dataset": "riscv",
-    "dataset_size": 12000,
+    "dataset_size": 24000,
     "formatter": "chatml",
     "bits": 4,
-    "rank": 16,
-    "alpha": 32.0,
+    "rank": 32,
+    "alpha": 64.0,
     "batch_size": 16,
     "iters": 800,
     "learning_rate": 5e-4,
