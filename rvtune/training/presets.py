@@ -100,7 +100,7 @@ SMOLLM2_SETTINGS = {
 }
 #: The CPU has no fast 4-bit or float16 products (training/cpu.py): train float32 LoRA, and
 #: a short run that shows learning in about ten minutes on two cores.
-SMOLLM2_CPU = {"bits": 0, "rank": 16, "alpha": 32.0, "iters": 150, "batch_size": 8, "num_layers": 8,
+SMOLLM2_CPU = {"bits": 0, "dataset_size": 6000, "rank": 16, "alpha": 32.0, "iters": 150, "batch_size": 8, "num_layers": 8,
                "steps_per_eval": 50, "val_batches": 2, "save_every": 50, "steps_per_report": 10}
 
 
