@@ -161,11 +161,10 @@ def _preset_settings(name: str) -> dict:
 
 def _apply_preset(ctx, params: dict, log) -> None:
     """Fill the options the user did not give from the preset (flags and --config win)."""
-    from rvtune.training.cpu import on_cpu
     from rvtune.training.presets import get_preset
 
     preset = get_preset(params["preset"])
-    for name, value in preset.resolved(on_cpu()).items():
+    for name, value in _preset_settings(preset.name).items():
         if not _explicit(ctx, name):
             params[name] = value
     if not _explicit(ctx, "model"):
@@ -390,10 +389,6 @@ def _run(ctx, params: dict, world) -> None:
 
             main_first(world, lambda: tiny_model_path(log=echo))
             echo(f"NOTE: {NOTICE}.")
-        elif params.get("model", "").endswith(".gguf"):
-            from rvtune.training.model import resolve_model_path
-
-            main_first(world, lambda: resolve_model_path(params["model"], log=echo))
     elif params["preset"]:
         main_first(world, lambda: _apply_preset(ctx, params, echo))
 

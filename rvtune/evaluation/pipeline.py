@@ -251,7 +251,7 @@ def evaluate(config: EvalConfig, progress=_no_progress, log=lambda _m: None) -> 
 def _write_predictions(out: Path, examples, predictions, base_predictions, models,
                        data) -> EvalResult:
     """``--generate-only``: the answers in the ``--predictions`` layout, nothing scored."""
-    from rvtune.core.atomic import atomic_open
+    from .report import write_rows
 
     out.mkdir(parents=True, exist_ok=True)
     written = {}
@@ -259,11 +259,9 @@ def _write_predictions(out: Path, examples, predictions, base_predictions, model
                           ("base-predictions.jsonl", base_predictions)):
         if answers is None:
             continue
-        with atomic_open(out / name, "w", encoding="utf-8") as fh:
-            for example, answer in zip(examples, answers):
-                fh.write(json.dumps({"where": example.where, "category": example.category,
-                                     "prompt": example.prompt, "reference": example.reference,
-                                     "prediction": answer}, ensure_ascii=False) + "\n")
+        write_rows(out / name, [{"where": e.where, "category": e.category, "prompt": e.prompt,
+                                 "reference": e.reference, "prediction": answer}
+                                for e, answer in zip(examples, answers)])
         written[name] = str(out / name)
     tuned = models.get("tuned")
     summary = {"examples": len(examples), "data": data, "generated": written,

@@ -327,7 +327,7 @@ def convert(path: Path, out: Path, digest: str = "", log=None) -> dict:
     for tensor in tensors:
         name = _hf_name(tensor.name)
         data = _dequantize(tensor, path)
-        if name.endswith("self_attn.q_proj.weight") and config["model_type"] in ARCHITECTURES:
+        if name.endswith("self_attn.q_proj.weight"):
             data = _unpermute(data, heads)
         elif name.endswith("self_attn.k_proj.weight"):
             data = _unpermute(data, kv_heads)

@@ -256,8 +256,9 @@ def train(job, make_step=make_step, loss=masked_loss):
                                                  cfg.model, tokenizer=tokenizer)
     from .cpu import blas_note
 
-    if blas_note():
-        log(blas_note())
+    note = blas_note()
+    if note:
+        log(note)
     if quant.on_load:
         log(f"Quantized to {quant.bits} bits (group size {quant.group_size}) on load")
     elif quant.bits:

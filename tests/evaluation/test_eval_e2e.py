@@ -111,3 +111,26 @@ def test_batched_generation_matches_one_at_a_time(tiny_run):
     assert done == [1, 2, 3, 4, 5, 6]
     assert batched == single
 
+
+
+def test_generate_only_writes_predictions_that_score_like_a_full_eval(rvtune_cli, tiny_run,
+                                                                      tmp_path):
+    env = {"RVTUNE_CACHE": tiny_cache()}
+    common = ("--run", tiny_run, "--limit", 6, "--max-tokens", 16)
+    proc = run_rvtune("eval", *common, "--generate-only", "--out", tmp_path / "gen", env=env)
+    assert proc.returncode == 0, proc.stderr
+    tuned = read_jsonl(tmp_path / "gen" / "predictions.jsonl")
+    base = read_jsonl(tmp_path / "gen" / "base-predictions.jsonl")
+    assert len(tuned) == len(base) == 6
+    assert not (tmp_path / "gen" / "eval.json").exists()  # nothing scored
+    full = run_rvtune("eval", *common, "--trials", 2, "--out", tmp_path / "full", env=env)
+    assert full.returncode == 0, full.stderr
+    rows = read_jsonl(tmp_path / "full" / "eval.jsonl")
+    assert [r["prediction"] for r in tuned] == [r["prediction"] for r in rows]
+    assert [r["prediction"] for r in base] == [r["base"]["prediction"] for r in rows]
+    scored = run_rvtune("eval", "--predictions", tmp_path / "gen" / "predictions.jsonl",
+                        "--trials", 2, "--out", tmp_path / "scored", env=env)
+    assert scored.returncode == 0, scored.stderr
+    again = json.loads((tmp_path / "scored" / "eval.json").read_text())["results"]["overall"]
+    first = json.loads((tmp_path / "full" / "eval.json").read_text())["results"]["overall"]
+    assert {m: again[m] for m in METRICS} == {m: first[m] for m in METRICS}
