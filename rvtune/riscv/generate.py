@@ -19,6 +19,7 @@ import re
 from collections.abc import Iterator
 
 from rvtune.riscv.generate_phrases import COMPRESSED, STYLES, TEMPLATES
+from rvtune.riscv.generate_snippets import snippet
 from rvtune.riscv.isa import IMMEDIATES, Instruction, by_category
 
 # Copies of each table entry in one deck, by category: base and M are weighted up, the
@@ -29,6 +30,7 @@ SNIPPET_SHARE = 0.15
 SPEC_SHARE = 0.3
 PHRASING_WEIGHTS = {"manual": 3, "terse": 2, "question": 2, "task": 3}
 RM_SHARE = 0.3  # FP rows that name a static rounding mode when the instruction takes one
+NAMED_SHARE = 0.12  # rows that name the mnemonic, as the ISA manual's prose does ("ADDI adds")
 
 _ABI_X = ([f"a{i}" for i in range(8)] + [f"t{i}" for i in range(7)]
           + [f"s{i}" for i in range(12)])
@@ -311,6 +313,20 @@ class _Picker:
 
 def _cap(s: str) -> str:
     return s[0].upper() + s[1:] if s else s
+
+
+_VERB_START = re.compile(r"^([A-Z][a-z]+s) ")
+
+
+def _named(text: str, mnemonic: str, rng: random.Random) -> str:
+    """``text`` naming its mnemonic the ways manuals and people do."""
+    upper = mnemonic.upper()
+    if text.startswith("The instruction "):
+        return f"The {upper} instruction " + text[len("The instruction "):]
+    if _VERB_START.match(text) and rng.random() < 0.7:
+        return f"{upper} {text[0].lower()}{text[1:]}"
+    return rng.choice([f"{upper}: {text}", f"{text} (use {mnemonic})",
+                       f"Using {mnemonic}: {text[0].lower()}{text[1:]}"])
 
 
 _ALT = re.compile(r"\[\[(.*?)\]\]")
@@ -888,6 +904,8 @@ def _single(ins: Instruction, rng: random.Random) -> dict:
         text = (text[:-1] + suffix + text[-1]) if text[-1] in ".?" else text + suffix
     if text.startswith(("the ", "register ", "destination ", "floating-point ")):
         text = _cap(text)
+    if rng.random() < NAMED_SHARE:
+        text = _named(text, ins.mnemonic, rng)
     return {"description": text, "instructions": asm, "category": ins.ext,
             "style": "spec" if spec else "concrete", "phrasing": style,
             "group": f"{ins.mnemonic}|{cls}.{style}{index}"}
@@ -960,154 +978,24 @@ def _regs(rng: random.Random, k: int, avoid=()) -> list[str]:
     return rng.sample([r for r in _ABI_X if r not in avoid], k)
 
 
-def _snippet(rng: random.Random) -> tuple[str, str, str, int]:
-    """(kind, description, assembly, template index) of a short program.
-
-    Registers are drawn so that inputs, outputs and scratch registers never collide, and a
-    function that calls out saves ra inside the frame it reserved.
-    """
-    kind = rng.randrange(15)
-    r1, r2, r3, tmp = _regs(rng, 4)
-    k = rng.randint(1, 100)
-    off = rng.choice([0, 4, 8, 12, 16, 24, 32])
-    label = rng.choice(_LABELS)
-    if kind == 0:
-        op = rng.choice(["add", "sub", "mul", "and", "or", "xor"])
-        do, _, what, _ = (t.format(a=r2, b=r1) for t in _INT[op])
-        i = rng.randrange(3)
-        text = [f"Load {k} into {r1}, then {do} and store the result in {r3}.",
-                f"Set {r1} to {k} and put {what} in {r3}.",
-                f"With {r1} = {k}, compute {r3} = {_INT[op][3].format(a=r2, b=r1)}."][i]
-        return "li-op", text, f"li {r1}, {k}\n{op} {r3}, {r2}, {r1}", i
-    if kind == 1:
-        signed = rng.random() < 0.5
-        br, sg = ("bge", "signed") if signed else ("bgeu", "unsigned")
-        i = rng.randrange(2)
-        text = [f"Set {r3} to the larger of {r1} and {r2} ({sg} comparison).",
-                f"{r3} = max({r1}, {r2}) as {sg} integers, using a branch to {label}."][i]
-        return ("max", text, f"mv {r3}, {r1}\n{br} {r1}, {r2}, {label}\nmv {r3}, {r2}\n{label}:",
-                i)
-    if kind == 2:
-        i = rng.randrange(2)
-        text = [f"Sum the integers from 1 to {k} into {r1} using {r2} as a counter.",
-                f"Loop {k} times, adding the counter {r2} (counting down from {k}) to {r1}, "
-                "which starts at 0."][i]
-        return ("sum-loop", text, f"li {r1}, 0\nli {r2}, {k}\n{label}:\nadd {r1}, {r1}, {r2}\n"
-                f"addi {r2}, {r2}, -1\nbnez {r2}, {label}", i)
-    if kind == 3:
-        width, ld, st = rng.choice([("32-bit word", "lw", "sw"), ("doubleword", "ld", "sd"),
-                                    ("unsigned byte", "lbu", "sb"),
-                                    ("unsigned halfword", "lhu", "sh")])
-        i = rng.randrange(2)
-        text = [f"Increment the {width} at {off}({r1}) by {k}, using {r2} as a temporary.",
-                f"Add {k} to the {width} stored at address {r1} + {off} (scratch register "
-                f"{r2})."][i]
-        return ("load-add-store", text,
-                f"{ld} {r2}, {off}({r1})\naddi {r2}, {r2}, {k}\n{st} {r2}, {off}({r1})", i)
-    if kind == 4:
-        size = rng.choice([16, 32, 48, 64])
-        sym = rng.choice(["printf", "memcpy", "helper", "compute", "handler", "update"])
-        i = rng.randrange(3)
-        text = [f"Function prologue and epilogue: reserve {size} bytes of stack, save ra, call "
-                f"{sym}, restore ra and return.",
-                f"Write a non-leaf function body that calls {sym}: allocate a {size}-byte frame, "
-                "keep the return address in it across the call, then tear the frame down and "
-                "return.",
-                f"Call {sym} from a function, saving and restoring ra on a {size}-byte stack "
-                "frame."][i]
-        return ("call-frame", text, f"addi sp, sp, -{size}\nsd ra, {size - 8}(sp)\ncall {sym}\n"
-                f"ld ra, {size - 8}(sp)\naddi sp, sp, {size}\nret", i)
-    if kind == 5:
-        i = rng.randrange(2)
-        text = [f"Copy {k} words from the address in {r1} to the address in {r2}, using {r3} as "
-                f"a counter and {tmp} as a temporary.",
-                f"Word-copy loop: move {k} 32-bit words from {r1} to {r2} (counter {r3}, "
-                f"scratch {tmp})."][i]
-        return ("copy-loop", text, f"li {r3}, {k}\n{label}:\nlw {tmp}, 0({r1})\nsw {tmp}, "
-                f"0({r2})\naddi {r1}, {r1}, 4\naddi {r2}, {r2}, 4\naddi {r3}, {r3}, -1\n"
-                f"bnez {r3}, {label}", i)
-    if kind == 6:
-        i = rng.randrange(2)
-        text = [f"Set {r1} to the absolute value of {r2}.",
-                f"{r1} = |{r2}| (signed), branching over the negation to {label}."][i]
-        return ("abs", text, f"mv {r1}, {r2}\nbgez {r2}, {label}\nneg {r1}, {r2}\n{label}:", i)
-    if kind == 7:
-        sew = rng.choice([8, 16, 32, 64])
-        n, p1, p2, p3, vl, step = _regs(rng, 6)
-        shift = {8: 0, 16: 1, 32: 2, 64: 3}[sew]
-        i = rng.randrange(2)
-        text = [f"Add the {sew}-bit arrays at {p1} and {p2} element-wise into the array at {p3}; "
-                f"{n} holds the element count. Strip-mine with vsetvli, using {vl} for the "
-                f"granted length and {step} for the byte step.",
-                f"Vector loop: {p3}[i] = {p1}[i] + {p2}[i] for {n} elements of {sew} bits "
-                f"({vl} = vl, {step} = scratch)."][i]
-        scale = f"slli {step}, {vl}, {shift}\n" if shift else f"mv {step}, {vl}\n"
-        return ("vector-add-loop", text,
-                f"{label}:\nvsetvli {vl}, {n}, e{sew}, m1, ta, ma\nvle{sew}.v v1, ({p1})\n"
-                f"vle{sew}.v v2, ({p2})\nvadd.vv v3, v1, v2\nvse{sew}.v v3, ({p3})\n"
-                f"sub {n}, {n}, {vl}\n{scale}add {p1}, {p1}, {step}\nadd {p2}, {p2}, {step}\n"
-                f"add {p3}, {p3}, {step}\nbnez {n}, {label}", i)
-    if kind == 8:
-        p = rng.choice(["s", "d"])
-        ld, st = ("flw", "fsw") if p == "s" else ("fld", "fsd")
-        op = rng.choice(["fadd", "fmul", "fsub", "fdiv"])
-        prec = "single" if p == "s" else "double"
-        i = rng.randrange(2)
-        text = [f"Load two {prec}-precision numbers from {r1} and {r2}, "
-                f"{_FP[op][0].format(a='the first', b='the second')} and store the result at "
-                f"{r3}.",
-                f"mem[{r3}] = mem[{r1}] {_FP[op][3][4]} mem[{r2}] in {prec} precision "
-                "(use ft0-ft2)."][i]
-        return ("fp-load-op-store", text, f"{ld} ft0, 0({r1})\n{ld} ft1, 0({r2})\n"
-                f"{op}.{p} ft2, ft0, ft1\n{st} ft2, 0({r3})", i)
-    if kind == 9:
-        i = rng.randrange(2)
-        text = [f"Atomically add {k} to the word at the address in {r1}, discarding the old "
-                f"value ({r2} holds the addend).",
-                f"Increment the shared 32-bit counter at {r1} by {k} with an AMO, using {r2} "
-                "for the constant."][i]
-        return "atomic-add", text, f"li {r2}, {k}\namoadd.w zero, {r2}, ({r1})", i
-    if kind == 10:
-        i = rng.randrange(2)
-        text = [f"Set bit {r2} of {r1}, using {r3} as scratch.",
-                f"{r1} |= 1 << {r2} (scratch {r3})."][i]
-        return "set-bit", text, f"li {r3}, 1\nsll {r3}, {r3}, {r2}\nor {r1}, {r1}, {r3}", i
-    if kind == 11:
-        i = rng.randrange(2)
-        text = [f"Multiply {r2} by {r3} and add the product to {r1}, using {tmp} as scratch.",
-                f"{r1} += {r2} * {r3} (using {tmp} as scratch)"][i]
-        return "mul-acc", text, f"mul {tmp}, {r2}, {r3}\nadd {r1}, {r1}, {tmp}", i
-    if kind == 12:
-        sym = rng.choice(["helper", "compute", "process", "update"])
-        i = rng.randrange(2)
-        text = [f"Function that keeps a0 in s0 across a call to {sym}, then returns "
-                f"{sym}'s result plus the saved value: save ra and s0 in a 16-byte frame.",
-                f"Non-leaf function: preserve ra and the callee-saved s0 on the stack, call "
-                f"{sym}, add the original a0 (kept in s0) to its result, restore and return."][i]
-        return ("save-s0-call", text, f"addi sp, sp, -16\nsd ra, 8(sp)\nsd s0, 0(sp)\n"
-                f"mv s0, a0\ncall {sym}\nadd a0, a0, s0\nld s0, 0(sp)\nld ra, 8(sp)\n"
-                "addi sp, sp, 16\nret", i)
-    if kind == 13:
-        i = rng.randrange(2)
-        text = [f"Acquire the spin lock at the address in {r1}: swap 1 in with acquire ordering "
-                f"until the old value is 0 ({r2} = 1, {r3} = old value).",
-                f"Spin until the lock word at {r1} is taken: amoswap.w.aq in a loop, "
-                f"{r2} holding 1 and {r3} the previous value."][i]
-        return ("spin-lock", text, f"li {r2}, 1\n{label}:\namoswap.w.aq {r3}, {r2}, ({r1})\n"
-                f"bnez {r3}, {label}", i)
-    i = rng.randrange(2)
-    text = [f"Compare-and-swap on the word at {r1}: if it equals {r2}, replace it with {r3}; "
-            f"retry with lr.w/sc.w, using {tmp} for the loaded value and status.",
-            f"LR/SC loop: atomically set the 32-bit word at {r1} to {r3} when it holds {r2} "
-            f"(scratch {tmp}, exit to {label})."][i]
-    return ("cas-loop", text, f"{label}_retry:\nlr.w {tmp}, ({r1})\nbne {tmp}, {r2}, {label}\n"
-            f"sc.w {tmp}, {r3}, ({r1})\nbnez {tmp}, {label}_retry\n{label}:", i)
-
-
 def _snippet_row(rng: random.Random) -> dict:
-    kind, desc, asm, index = _snippet(rng)
-    return {"description": desc, "instructions": asm, "category": "snippet",
-            "style": "snippet", "phrasing": "task", "group": f"snippet:{kind}|{index}"}
+    return snippet(rng, _alt)
+
+
+def _near(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "", text.lower())
+
+
+def evaluation_descriptions() -> frozenset[str]:
+    """The hand-written evaluation set's descriptions (``data/phrasings.jsonl``), compared by
+    words and numbers only: the generator never writes one, so no training row is an eval row.
+    """
+    import json
+    from importlib import resources
+
+    text = resources.files("rvtune.riscv").joinpath("data/phrasings.jsonl").read_text("utf-8")
+    return frozenset(_near(json.loads(line)["description"]) for line in text.splitlines()
+                     if line.strip())
 
 
 def generate_rows(size: int = 3000, seed: int = 0) -> Iterator[dict]:
@@ -1118,7 +1006,8 @@ def generate_rows(size: int = 3000, seed: int = 0) -> Iterator[dict]:
     are multi-instruction snippets; single instructions come from a shuffled deck of every
     table entry (``DECK_COPIES`` copies per category), so every mnemonic of the table appears
     once the first deck is dealt (about 2,300 rows). About 30% of single-instruction rows use
-    the manual's placeholder operands (style ``spec``).
+    the manual's placeholder operands (style ``spec``). A description of the hand-written
+    evaluation set (``evaluation_descriptions``) is never generated.
     """
     rng = random.Random(seed)
     table = by_category()
@@ -1126,6 +1015,7 @@ def generate_rows(size: int = 3000, seed: int = 0) -> Iterator[dict]:
                for _ in range(copies)]
     deck: list[Instruction] = []
     seen: set[tuple[str, str]] = set()
+    held_out = evaluation_descriptions()
     made, failures = 0, 0
     while made < size and failures < size * 50:
         if rng.random() < SNIPPET_SHARE:
@@ -1141,7 +1031,7 @@ def generate_rows(size: int = 3000, seed: int = 0) -> Iterator[dict]:
                 if (row["description"], row["instructions"]) not in seen:
                     break
         key = (row["description"], row["instructions"])
-        if key in seen:
+        if key in seen or _near(row["description"]) in held_out:
             failures += 1
             continue
         seen.add(key)
