@@ -6,6 +6,8 @@
 #   OUT=/tmp/q bash benchmarks/gpu_quality.sh "A" "B --learning-rate 2e-4" ...
 # Each argument is a run name followed by extra `rvtune run` flags. Runs live in $RUNS (kept
 # for a later call); the small files (logs, summaries, metrics, eval reports) go to $OUT.
+# STAGE=train stops after training; STAGE=eval (a later call on the same machine) resumes any
+# run that training cut short (`rvtune run --resume`), then generates.
 set -u
 OUT=${OUT:-/tmp/rvtune-quality}
 RUNS=${RUNS:-/tmp/rvtune-runs}
@@ -17,16 +19,27 @@ nvidia-smi --query-gpu=name,memory.total --format=csv,noheader 2>/dev/null
 python3 -c "import mlx.core as mx; print('mlx', mx.__version__, mx.default_device())"
 # Convert the GGUF once before the runs start (they would race for the cache otherwise).
 python3 -c "from rvtune.training.presets import smollm2_gguf; from rvtune.training.model import resolve_model_path; print(resolve_model_path(str(smollm2_gguf())))"
+STAGE=${STAGE:-all}
 names=()
 for spec in "$@"; do
   set -- $spec
   name=$1; shift
   names+=("$name")
+  if [ "$STAGE" = eval ]; then
+    [ -e "$RUNS/$name/summary.json" ] && continue
+    ( timeout "$TRAIN_LIMIT" python3 -m rvtune run --resume --run-dir "$RUNS/$name" \
+        > "$OUT/$name.resume.log" 2>&1; echo "resume $name rc=$? $(date +%T)" ) &
+    continue
+  fi
   rm -rf "${RUNS:?}/$name"
   ( timeout "$TRAIN_LIMIT" python3 -m rvtune run --preset smollm2 --run-dir "$RUNS/$name" "$@" \
       > "$OUT/$name.train.log" 2>&1; echo "train $name rc=$? $(date +%T)" ) &
 done
 wait
+if [ "$STAGE" = train ]; then
+  for name in "${names[@]}"; do tail -n 3 "$OUT/$name.train.log"; done
+  exit 0
+fi
 # Generate only: the GPU machine has no RISC-V assembler. Scoring happens where one is
 # installed: bash benchmarks/score_quality.sh DIR (after unpacking $OUT/quality.tgz).
 first=1
