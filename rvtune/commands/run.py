@@ -15,7 +15,7 @@ from .options import dataset_options, format_options, split_options
 PRESETS = ("tiny", "smollm2")
 # Options that may change on --resume; every other one must match the saved run.
 RESUMABLE = {"iters", "steps_per_report", "steps_per_eval", "val_batches", "save_every",
-             "keep_checkpoints", "force", "sample_prompt", "sample_tokens"}
+             "keep_checkpoints", "force", "sample_prompt", "sample_tokens", "pack"}
 # Not training settings: how the run is started (the result does not depend on them).
 NOT_SAVED = {"config", "print_config", "resume", "run_dir", "nproc", "hostfile", "backend"}
 
@@ -57,6 +57,10 @@ trainer_options = [
                  help="Steps whose gradients are summed before one optimizer update."),
     click.option("--grad-checkpoint/--no-grad-checkpoint", default=False, show_default=True,
                  help="Recompute activations in the backward pass (less memory, slower)."),
+    click.option("--pack/--no-pack", default=None,
+                 help="Lay each batch's rows end to end in a few sequences (each row sees "
+                      "only itself; same loss) [default: on for short rows where the "
+                      "model supports it]."),
     click.option("--max-seq-length", type=int, default=2048, show_default=True,
                  help="Truncate longer rows to this many tokens (reported)."),
     click.option("--mask-prompt/--no-mask-prompt", default=True, show_default=True,

@@ -46,6 +46,9 @@ class TrainConfig:
     keep_checkpoints: int = 3
     seed: int = 0
     force: bool = False
+    #: Sequence packing (the rows of a batch end to end in a few sequences, each row
+    #: attending only to itself): True, False, or None = where the trainer finds it pays.
+    pack: bool | None = None
 
     @property
     def scale(self) -> float:

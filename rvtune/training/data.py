@@ -124,7 +124,7 @@ class Batches:
     """
 
     def __init__(self, data: Encoded, batch_size: int, seed: int, max_seq_length: int,
-                 rank: int = 0, world_size: int = 1):
+                 rank: int = 0, world_size: int = 1, pack_width: int | None = None):
         if batch_size % world_size:
             raise UsageError(f"--batch-size {batch_size}: must be a multiple of the number "
                              f"of processes ({world_size}); each process takes batch-size / "
@@ -134,6 +134,8 @@ class Batches:
         self.seed = seed
         self.max_seq_length = max_seq_length
         self.rank, self.world_size = rank, world_size
+        # Packed (training.packing): each batch's rows end to end in sequences this wide.
+        self.pack_width = pack_width
         order = sorted(range(len(data)), key=lambda i: len(data.ids[i]))
         count = -(-len(order) // batch_size)
         padded = order + order[: count * batch_size - len(order)]
@@ -159,7 +161,8 @@ class Batches:
 
     def batch(self, step: int):
         """``(tokens, lengths, n_tokens)`` for step ``step`` (0-based); ``lengths`` holds
-        (offset, length) per row as mlx-lm's tuner does."""
+        (offset, length) per row as mlx-lm's tuner does, or for a packed batch the row map
+        of ``tokens`` with shape (sequences, 1, columns) (see ``training.packing``)."""
         import mlx.core as mx
         import numpy as np
 
@@ -170,6 +173,12 @@ class Batches:
         longest = max(len(s) for s in seqs)
         width = min(-(-longest // PAD_MULTIPLE) * PAD_MULTIPLE, self.max_seq_length)
         width = max(width, longest)
+        if self.pack_width:
+            from .packing import pack_rows
+
+            spans = [[(self.data.offsets[i], len(self.data.ids[i]))] for i in rows]
+            arr, row_map = pack_rows(seqs, spans, self.pack_width)
+            return mx.array(arr), mx.array(row_map[:, None, :]), sum(map(len, seqs))
         arr = np.zeros((len(seqs), width), np.int32)
         lengths = np.zeros((len(seqs), 2), np.int32)
         for j, (i, seq) in enumerate(zip(rows, seqs)):
@@ -184,6 +193,10 @@ def masked_loss(model, tokens, lengths):
     import mlx.core as mx
     import mlx.nn as nn
 
+    if lengths.ndim == 3:  # a packed batch: lengths is its row map (training.packing)
+        from .packing import packed_loss
+
+        return packed_loss(model, tokens, lengths)
     inputs, targets = tokens[:, :-1], tokens[:, 1:]
     logits = model(inputs)
     positions = mx.arange(1, targets.shape[1] + 1)[None, :]

@@ -223,10 +223,20 @@ def train(job, make_step=make_step, loss=masked_loss):
     tokenizer = load_tokenizer(model_path, cfg.model)
     has_bos = bool(manifest.get("has_bos"))
     encode = partial(encode_rows, tokenizer=tokenizer, has_bos=has_bos,
-                     mask_prompt=cfg.mask_prompt, max_seq_length=cfg.max_seq_length)
+                     mask_prompt=cfg.mask_prompt, max_seq_length=cfg.max_seq_length,
+                     train_on=cfg.train_on)
     train_data, valid_data = encode(train_rows), encode(valid_rows)
     for name, data in (("training", train_data), ("validation", valid_data)):
         if data.truncated:
+    from dataclasses import replace
+
+    from .best import BEST_DIR, BestTracker, training_length
+
+    per_epoch = -(-len(train_rows) // cfg.batch_size)
+    cfg = job.config = replace(cfg, iters=training_length(cfg, len(train_rows), log))
+    if cfg.epochs and cfg.warmup >= cfg.iters:
+        raise UsageError(f"--warmup {cfg.warmup}: must be below the {cfg.iters} steps of "
+                         f"--epochs {cfg.epochs}")
             log(f"{data.truncated} of {len(data)} {name} rows are longer than "
                 f"--max-seq-length {cfg.max_seq_length} and were truncated"
                 + (f" ({data.no_target} lost their whole answer)" if data.no_target else ""))
@@ -281,6 +291,12 @@ def train(job, make_step=make_step, loss=masked_loss):
                                 job.rank, job.world_size)
     n_val = 0 if valid_batches is None else (
         len(valid_batches) if cfg.val_batches == -1 else min(cfg.val_batches, len(valid_batches)))
+    from .packing import decide as decide_packing
+
+    width = decide_packing(getattr(cfg, "pack", None), model, batches, log)
+    batches.pack_width = width
+    if valid_batches is not None and width:
+        valid_batches.pack_width = max(width, max(len(ids) for ids in valid_data.ids))
 
     updates = cfg.iters // cfg.grad_accumulation
     optimizer = optim.Adam(learning_rate=lr_schedule(cfg, updates))
@@ -301,6 +317,7 @@ def train(job, make_step=make_step, loss=masked_loss):
         mx.random.seed((int(key[0]) << 32) | int(key[1]))
         if main:
             truncate_metrics(metrics_path, start)
+    tracker = BestTracker(patience=cfg.early_stop)
         log(f"Resuming from {path} (step {start} of {cfg.iters})")
         if start >= cfg.iters:
             log(f"Already at step {start}; raise --iters to train further")
@@ -311,6 +328,7 @@ def train(job, make_step=make_step, loss=masked_loss):
 
     def evaluate() -> float:
         model.eval()
+        tracker.restore(state.get("best"))
         total, count = mx.array(0.0), mx.array(0)
         for index in range(n_val):
             tokens, lengths, _ = valid_batches.batch(index)
@@ -333,7 +351,7 @@ def train(job, make_step=make_step, loss=masked_loss):
             {"rng": mx.random.state[0].tolist(), "batch_order": batches.position(it),
              "trained_tokens": trained_tokens, "seed": cfg.seed, "iters": cfg.iters,
              "saved": time.strftime("%Y-%m-%dT%H:%M:%S")},
-            keep=cfg.keep_checkpoints)
+            keep=cfg.keep_checkpoints, adapter_config=adapter_settings(it))
         for callback in job.callbacks:
             callback.on_checkpoint(path, it)
         return path
@@ -341,18 +359,40 @@ def train(job, make_step=make_step, loss=masked_loss):
     def report_val(it: int) -> float:
         tic = time.perf_counter()
         value = evaluate()
-        record = {"step": it, "val_loss": value, "val_seconds": time.perf_counter() - tic}
+        record = {"step": it, "epoch": round(it / per_epoch, 4), "val_loss": value,
+                  "val_seconds": time.perf_counter() - tic}
+        if tracker.update(it, value):
+            record["best"] = True
+            if main:
+                save_adapter_dir(run_dir / BEST_DIR,
+                                 dict(tree_flatten(model.trainable_parameters())),
+                                 {**adapter_settings(it), "best": tracker.state()})
         progress.val(record)
         if main:
             for callback in job.callbacks:
                 callback.on_val_report(record)
+             "best": tracker.state(),
         return value
 
-    progress = Progress(metrics_path, cfg.iters, start, log, enabled=main)
+    progress = Progress(metrics_path, cfg.iters, start, log, enabled=main,
+                        per_epoch=per_epoch if cfg.epochs else None)
     last_train = last_val = None
     last_ckpt = None
     it = start
-    interrupted = False
+    def adapter_settings(it: int) -> dict:
+        local = Path(cfg.model).expanduser()
+        base = str(local.resolve()) if local.exists() else cfg.model
+        extra = {"rvtune": {
+            "base_model": cfg.model, "alpha": cfg.alpha, "step": it,
+            "target_modules": list(cfg.target_modules),
+            "quantize_on_load": ({"bits": quant.bits, "group_size": quant.group_size}
+                                 if quant.on_load else None),
+            "formatter": manifest.get("formatter"),
+            "stop_strings": manifest.get("stop_strings", []),
+            "has_bos": has_bos}}
+        return adapter_config(info, base, len(info.layers), extra)
+
+    interrupted = stopped_early = False
     grad = None
     window = {"loss": mx.array(0.0), "tokens": 0, "steps": 0, "time": 0.0}
     loop_start, loop_first = time.perf_counter(), start
@@ -381,7 +421,7 @@ def train(job, make_step=make_step, loss=masked_loss):
                     trained_tokens += int(tokens_all)
                     elapsed = time.perf_counter() - loop_start
                     record = {
-                        "step": it, "loss": last_train,
+                        "step": it, "epoch": round(it / per_epoch, 4), "loss": last_train,
                         "learning_rate": float(optimizer.learning_rate.item()),
                         "tokens_per_second": tokens_all / max(window["time"], 1e-9),
                         "iterations_per_second": window["steps"] / max(window["time"], 1e-9),
@@ -398,7 +438,7 @@ def train(job, make_step=make_step, loss=masked_loss):
                         it % cfg.steps_per_eval == 0 or it == cfg.iters):
                     last_val = report_val(it)
                 boundary = it % cfg.grad_accumulation == 0
-                if boundary and (it % cfg.save_every == 0 or it == cfg.iters):
+                if boundary and (it % cfg.save_every == 0 or it == cfg.iters or stopped_early):
                     last_ckpt = save(it)
                 stopping = stop.requested
                 if job.world_size > 1 and boundary:
@@ -412,9 +452,13 @@ def train(job, make_step=make_step, loss=masked_loss):
                     log(f"Stopped at step {it}; checkpoint saved in {last_ckpt}. Continue "
                         f"with: rvtune run --resume {run_dir}")
                     interrupted = True
+                    stopped_early = tracker.exhausted and it < cfg.iters
                     break
     except (RuntimeError, MemoryError) as exc:
         if not _is_oom(exc):
+                if stopped_early:
+                    log(tracker.why_stopped(it))
+                    break
             raise
         advice = (memory.advice(model_config, cfg, available, job.world_size, longest)
                   if estimate is not None else "lower --batch-size or --max-seq-length")
@@ -424,19 +468,9 @@ def train(job, make_step=make_step, loss=masked_loss):
     files = {}
     adapter_dir = None
     if main:
-        if not interrupted and it >= cfg.iters:
+        if not interrupted and (it >= cfg.iters or stopped_early):
             weights = dict(tree_flatten(model.trainable_parameters()))
-            local = Path(cfg.model).expanduser()
-            base = str(local.resolve()) if local.exists() else cfg.model
-            extra = {"rvtune": {
-                "base_model": cfg.model, "alpha": cfg.alpha, "step": it,
-                "target_modules": list(cfg.target_modules),
-                "quantize_on_load": ({"bits": quant.bits, "group_size": quant.group_size}
-                                     if quant.on_load else None),
-                "formatter": manifest.get("formatter"),
-                "stop_strings": manifest.get("stop_strings", []),
-                "has_bos": has_bos}}
-            config = adapter_config(info, base, len(info.layers), extra)
+            config = adapter_settings(it)
             adapter_dir = save_adapter_dir(run_dir / "adapters", weights, config)
             files["adapters"] = adapter_dir
             files["adapters.npz"] = save_npz(run_dir / "adapters.npz", weights, config)
@@ -451,4 +485,8 @@ def train(job, make_step=make_step, loss=masked_loss):
     return TrainResult(
         adapter_dir=adapter_dir, steps=it, interrupted=interrupted, train_loss=last_train,
         val_loss=last_val, trainable_parameters=info.trainable, total_parameters=info.total,
-        seconds=time.perf_counter() - started, checkpoint=last_ckpt, files=files)
+        seconds=time.perf_counter() - started, checkpoint=last_ckpt, files=files,
+        best_step=tracker.step, best_score=tracker.best, best_metric=tracker.metric,
+        stopped_early=stopped_early, epochs=round(it / per_epoch, 4))
+            if (run_dir / BEST_DIR).is_dir():
+                files[BEST_DIR] = run_dir / BEST_DIR

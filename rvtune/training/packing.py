@@ -1,0 +1,188 @@
+"""Sequence packing: the rows of one batch laid end to end into a few long sequences.
+
+A step trains on exactly the rows it would train on unpacked (``--batch-size`` still counts
+rows, so the loss and gradient of a step are the same); packing only changes their layout.
+Each packed sequence carries a *row map*: for every token, ``+k`` when it is a loss token of
+the batch's k-th row, ``-k`` when it belongs to row k but carries no loss, ``0`` for padding.
+From it the model gets a block-diagonal causal mask (a token attends only to earlier tokens
+of its own row) and the loss counts a target only when it and the token before it are in the
+same row. Rotary position embeddings depend only on the distance between two positions, so
+a row that starts at position 300 of a sequence computes what it computes at position 0.
+
+The mask reaches mlx-lm's model through the ``cache`` argument: a stand-in cache object whose
+``make_mask`` returns it and whose ``update_and_fetch`` stores nothing. That is how mlx-lm's
+``llama`` module (Llama, Mistral, SmolLM2, ...) builds its attention mask; other architectures
+are not packed (:func:`supported`).
+"""
+
+import heapq
+
+#: Most tokens of a packed sequence (or the longest row, when that is longer). The mask
+#: makes attention cost grow with this width while only a row's own tokens count, so it is
+#: kept to a few rows' worth.
+PACK_WIDTH = 256
+#: Packed widths are rounded up to a multiple of this, so few distinct shapes are compiled.
+PACK_MULTIPLE = 32
+#: Model modules whose attention takes the mask from the cache object (see the docstring).
+PACKABLE_MODULES = ("mlx_lm.models.llama",)
+#: Auto packing needs to save at least this share of the padded token slots.
+AUTO_MARGIN = 0.10
+
+
+def supported(model) -> bool:
+    """Whether ``model`` (an mlx-lm model) can train on packed sequences."""
+    return type(model).__module__ in PACKABLE_MODULES
+
+
+def pack_width(max_seq_length: int, longest: int) -> int:
+    """The width cap of packed sequences for data whose longest row is ``longest``."""
+    return min(max_seq_length, max(PACK_WIDTH, longest))
+
+
+def layout(lengths: list, width: int) -> tuple:
+    """Assign rows (by ``lengths``) to sequences of at most ``width`` tokens.
+
+    As few sequences as the total allows, filled evenly (longest row first into the least
+    full sequence), so the padded width is close to the average fill. Returns
+    ``(bins, columns)``: the row indices of each sequence and the padded width.
+    """
+    total = sum(lengths)
+    count = max(1, -(-total // width))
+    order = sorted(range(len(lengths)), key=lambda j: (-lengths[j], j))
+    while True:
+        heap = [(0, k) for k in range(count)]
+        bins = [[] for _ in range(count)]
+        for j in order:
+            fill, k = heapq.heappop(heap)
+            bins[k].append(j)
+            heapq.heappush(heap, (fill + lengths[j], k))
+        fullest = max(fill for fill, _ in heap)
+        if fullest <= width or count >= len(lengths):
+            break
+        count += 1
+    columns = max(min(-(-fullest // PACK_MULTIPLE) * PACK_MULTIPLE, width), fullest)
+    return bins, columns
+
+
+def pack_rows(seqs: list, spans: list, width: int):
+    """``(tokens, rows)`` int32 numpy arrays of shape (sequences, columns) for the rows
+    ``seqs`` (token id lists) whose loss spans are ``spans`` (``[(start, end), ...]`` per
+    row: token p carries loss when ``start <= p < end``)."""
+    import numpy as np
+
+    bins, columns = layout([len(s) for s in seqs], width)
+    tokens = np.zeros((len(bins), columns), np.int32)
+    rows = np.zeros((len(bins), columns), np.int32)
+    for b, members in enumerate(bins):
+        at = 0
+        for j in members:
+            seq, k = seqs[j], j + 1
+            tokens[b, at:at + len(seq)] = seq
+            rows[b, at:at + len(seq)] = -k
+            for start, end in spans[j]:
+                start, end = max(start, 0), min(end, len(seq))
+                if start < end:
+                    rows[b, at + start:at + end] = k
+            at += len(seq)
+    return tokens, rows
+
+
+def slots(lengths: list, width: int) -> int:
+    """Token slots (sequences x columns) a packed batch of rows of ``lengths`` takes."""
+    bins, columns = layout(lengths, width)
+    return len(bins) * columns
+
+
+class _RowMask:
+    """Stands in for mlx-lm's KV cache during a packed forward pass: it hands the
+    block-diagonal mask to the attention layers and keeps no keys or values."""
+
+    offset = 0
+
+    def __init__(self, rows):
+        self.rows = rows
+
+    def make_mask(self, n, return_array=False, window_size=None):
+        import mlx.core as mx
+
+        rows = self.rows
+        index = mx.arange(n)
+        causal = index[:, None] >= index[None, :]
+        if window_size:
+            causal = causal & (index[:, None] - index[None, :] < window_size)
+        same = rows[:, :, None] == rows[:, None, :]
+        return (same & causal)[:, None, :, :]
+
+    def update_and_fetch(self, keys, values):
+        return keys, values
+
+
+def packed_logits(model, inputs, rows):
+    """Logits of ``model`` on packed ``inputs`` whose row map is ``rows`` (same shape)."""
+    import mlx.core as mx
+
+    cache = _RowMask(mx.abs(rows))
+    return model(inputs, cache=[cache] * len(model.layers))
+
+
+def packed_loss(model, tokens, rows):
+    """Mean cross-entropy over the loss tokens of a packed batch (``rows`` is the row map
+    of ``tokens``, shape (sequences, 1, columns)). Returns ``(loss, n_target_tokens)``."""
+    import mlx.core as mx
+    import mlx.nn as nn
+
+    rows = rows[:, 0, :]
+    inputs, targets = tokens[:, :-1], tokens[:, 1:]
+    before = mx.abs(rows[:, :-1])
+    mask = (rows[:, 1:] == before) & (before > 0)
+    logits = packed_logits(model, inputs, rows[:, :-1])
+    ce = nn.losses.cross_entropy(logits, targets) * mask
+    ntoks = mask.sum()
+    return ce.astype(mx.float32).sum() / mx.maximum(ntoks, 1), ntoks
+
+
+def padding(batches, width: int | None) -> float:
+    """Token slots per real token over one epoch of ``batches`` (a ``data.Batches``),
+    packed into sequences of ``width`` or (``width`` None) padded per batch."""
+    from .data import PAD_MULTIPLE
+
+    ids = batches.data.ids
+    used = real = 0
+    for chunk in batches.chunks:
+        lengths = [len(ids[i]) for i in chunk[batches.rank::batches.world_size]]
+        real += sum(lengths)
+        if width:
+            used += slots(lengths, width)
+        else:
+            cols = max(min(-(-max(lengths) // PAD_MULTIPLE) * PAD_MULTIPLE,
+                           batches.max_seq_length), max(lengths))
+            used += cols * len(lengths)
+    return used / max(real, 1)
+
+
+def decide(wanted, model, batches, log) -> int | None:
+    """The packed width for training on ``batches`` (None: not packed).
+
+    ``wanted`` is ``--pack`` (True), ``--no-pack`` (False) or None (auto: packed when the
+    model supports it and packing takes fewer token slots than padding each batch, by
+    :data:`AUTO_MARGIN`).
+    """
+    from rvtune.core.errors import UsageError
+
+    if wanted is False:
+        return None
+    if not supported(model):
+        if wanted:
+            raise UsageError(f"--pack: {type(model).__module__} models are not supported "
+                             f"(only {', '.join(PACKABLE_MODULES)}); drop --pack")
+        return None
+    longest = max(len(ids) for ids in batches.data.ids)
+    width = pack_width(batches.max_seq_length, longest)
+    plain, packed = padding(batches, None), padding(batches, width)
+    if wanted is None and packed > plain * (1 - AUTO_MARGIN):
+        log(f"Not packing: padding per batch takes {plain:.2f} slots per token, packing "
+            f"{packed:.2f} (--pack forces it)")
+        return None
+    log(f"Packing rows into sequences of up to {width} tokens: {packed:.2f} token slots "
+        f"per token instead of {plain:.2f} padded per batch (--no-pack turns it off)")
+    return width
