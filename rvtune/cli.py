@@ -46,7 +46,7 @@ class RvtuneGroup(click.Group):
         names.update(self._plugin_commands())
         return sorted(names)
 
-    def get_command(self, ctx, name):
+    def _get_command(self, ctx, name):
         path = self._available().get(name)
         if path is not None:
             module_name, attr = path.split(":")
@@ -55,21 +55,21 @@ class RvtuneGroup(click.Group):
 
     def _plugin_commands(self) -> dict:
         if not hasattr(self, "_plugin_cache"):
-            from rvtune.core.plugins import load_plugins
+            from rvtune.core.plugins import plugin_commands
 
-            group = click.Group()
-            hook = load_plugins().manager.hook.register_commands
-            for impl in hook.get_hookimpls():
-                try:
-                    impl.function(cli=group)
-                except Exception as exc:
-                    click.echo(f"rvtune: warning: plugin '{impl.plugin_name}' failed in "
-                               f"register_commands: {exc}", err=True)
-            self._plugin_cache = {n: c for n, c in group.commands.items()
+            self._plugin_cache = {n: c for n, c in plugin_commands().items()
                                   if n not in COMMANDS}
         return self._plugin_cache
 
+    def get_command(self, ctx, name):
+        command = self._get_command(ctx, name)
+        if command is not None:
+            finite_floats(command)
+        return command
+
     def invoke(self, ctx):
+        from rvtune.core.errors import environment_error
+
         try:
             return super().invoke(ctx)
         except RvtuneError as exc:
@@ -85,6 +85,58 @@ class RvtuneGroup(click.Group):
             ) from None
         except KeyboardInterrupt:
             raise click.exceptions.Exit(130) from None
+        except click.UsageError as exc:
+            if _debug(ctx):
+                raise
+            # One line, like every other error: click's own adds a usage block and a hint.
+            where = exc.ctx.command_path if exc.ctx is not None else "rvtune"
+            error = click.ClickException(f"{exc.format_message()} (see `{where} --help`)")
+            error.exit_code = exc.exit_code
+            raise error from None
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:
+            if _debug(ctx):
+                raise
+            mapped = environment_error(exc)
+            if mapped is not None:
+                raise CleanError(mapped) from None
+            owner = self._plugin_owner(ctx.invoked_subcommand)
+            if owner is None:
+                raise
+            raise click.ClickException(
+                f"plugin command '{ctx.invoked_subcommand}' from {owner} failed: "
+                f"{type(exc).__name__}: {exc} (report it to that plugin's authors; --debug "
+                "shows the traceback)") from None
+
+    def _plugin_owner(self, name) -> str | None:
+        if name is None or name in COMMANDS:
+            return None
+        from rvtune.core.plugins import command_owner
+
+        return command_owner(name)
+
+
+class FiniteFloat(click.types.FloatParamType):
+    """A float option that refuses nan and inf (they train to NaN and pass every check)."""
+
+    def convert(self, value, param, ctx):
+        import math
+
+        number = super().convert(value, param, ctx)
+        if isinstance(number, float) and not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
+
+
+FINITE = FiniteFloat()
+
+
+def finite_floats(command) -> None:
+    """Make every float option of ``command`` (built-in or plugin) refuse nan and inf."""
+    for param in getattr(command, "params", ()):
+        if type(param.type) is click.types.FloatParamType:
+            param.type = FINITE
 
 
 def _module_exists(path: str) -> bool:
@@ -111,17 +163,23 @@ def main(argv=None):
     fast_blas()  # before any command imports MLX: binds it to an optimized BLAS on Linux
     try:
         cli.main(args=argv, prog_name="rvtune", standalone_mode=True)
-    except SystemExit as exc:
+    except SystemExit:
         raise
     except Exception as exc:  # anything unexpected: one line, traceback behind --debug
         if "--debug" in (argv or sys.argv) or os.environ.get("RVTUNE_DEBUG"):
             raise
+        from rvtune.core.errors import environment_error
+
+        mapped = environment_error(exc)
+        if mapped is not None:
+            click.echo(f"Error: {mapped}", err=True)
+            sys.exit(mapped.exit_code)
         click.echo(
             f"Error: unexpected {type(exc).__name__}: {exc} (run again with --debug for "
             "the traceback, and please report it)",
             err=True,
         )
-        sys.exit(1)
+        sys.exit(70)
 
 
 if __name__ == "__main__":

@@ -28,6 +28,9 @@ HINTS = {
                    "run's.")
 @click.option("--model", default=None,
               help="Base model [default: the one the run / adapter was trained on].")
+@click.option("--checkpoint", default=None, metavar="best|last|STEP",
+              help="Which adapter of the run: best (the lowest validation loss; the default "
+                   "when the run kept one), last, or a checkpoint's step.")
 @click.option("--dequantize", is_flag=True,
               help="fused: write a plain 16-bit model instead of keeping the base's "
                    "quantization.")
@@ -39,8 +42,8 @@ HINTS = {
               help="fused/gguf: most the fused logits may drift from base + adapter, as a "
                    "share of the adapter's effect on them [default: 0.1].")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output.")
-def export(run_dir, fmt, out, fuse, adapter, model, dequantize, modelfile, max_delta_error,
-           max_drift, overwrite):
+def export(run_dir, fmt, out, fuse, adapter, model, checkpoint, dequantize, modelfile,
+           max_delta_error, max_drift, overwrite):
     """Export a trained adapter: npz, mlx, peft, fused (merged model) or gguf.
 
     `rvtune export --fuse` fuses the run in the current directory (or the newest run) into
@@ -66,24 +69,32 @@ def export(run_dir, fmt, out, fuse, adapter, model, dequantize, modelfile, max_d
 
     from rvtune.export.loading import find_run
 
-    run = find_run(run_dir) if (run_dir is not None or adapter is None) else None
+    run = (find_run(run_dir, checkpoint) if (run_dir is not None or adapter is None)
+           else None)
+    if run is not None:
+        run.adapter_path  # a missing step fails here, before anything is loaded
     if out is None:
         name = getattr(exporter_cls, "default_name", "") or fmt
         root = run.path / "exports" if run is not None else Path("exports")
         out = root / name
     out = Path(out).expanduser()
-    targets = [out] + ([out.parent / "Modelfile"] if modelfile else [])
-    for target in targets:
-        if target.exists() and not overwrite:
-            raise UsageError(f"--out {target}: already exists; pass --overwrite to replace it, "
-                             "or choose another --out")
-    request = ExportRequest(
-        run_dir=run.path if run is not None else None, out=out,
-        options={"adapter": adapter, "model": model, "dequantize": dequantize,
-                 "modelfile": modelfile, "max_delta_error": max_delta_error,
-                 "max_drift": max_drift, "log": click.echo},
-    )
-    written = exporter_cls().export(request)
+    from rvtune.core.atomic import recover
+    from rvtune.core.locks import hold
+
+    with hold(out, "--out "):  # one writer per output; a kill's leftovers undone first
+        recover(out)
+        targets = [out] + ([out.parent / "Modelfile"] if modelfile else [])
+        for target in targets:
+            if target.exists() and not overwrite:
+                raise UsageError(f"--out {target}: already exists; pass --overwrite to "
+                                 "replace it, or choose another --out")
+        request = ExportRequest(
+            run_dir=run.path if run is not None else None, out=out,
+            options={"adapter": adapter, "model": model, "dequantize": dequantize,
+                     "modelfile": modelfile, "max_delta_error": max_delta_error,
+                     "max_drift": max_drift, "log": click.echo, "checkpoint": checkpoint},
+        )
+        written = exporter_cls().export(request)
     click.echo(f"Exported {fmt} to {written}")
     if fmt in HINTS:
         click.echo(f"  load it with: {HINTS[fmt]}")

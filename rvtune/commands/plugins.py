@@ -9,9 +9,10 @@ import click
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def plugins(as_json):
     """List plugins (built-in and third-party), their versions, and what they register."""
-    from rvtune.core.plugins import load_plugins
+    from rvtune.core.plugins import load_plugins, plugin_commands
 
     loaded = load_plugins()
+    plugin_commands()  # a plugin failing in register_commands shows as failed too
     rows = [
         {
             "name": info.name,

@@ -1,6 +1,7 @@
 """``rvtune run``: prepare -> train -> save adapters -> sample answer -> summary, all in one
 run directory (docs/run-directory.md)."""
 
+import contextlib
 import os
 import time
 from pathlib import Path
@@ -14,7 +15,7 @@ from .options import dataset_options, format_options, split_options
 
 PRESETS = ("tiny", "smollm2")
 # Options that may change on --resume; every other one must match the saved run.
-RESUMABLE = {"iters", "steps_per_report", "steps_per_eval", "val_batches", "save_every",
+RESUMABLE = {"iters", "epochs", "early_stop", "log_to", "steps_per_report", "steps_per_eval", "val_batches", "save_every",
              "keep_checkpoints", "force", "sample_prompt", "sample_tokens", "pack"}
 # Not training settings: how the run is started (the result does not depend on them).
 NOT_SAVED = {"config", "print_config", "resume", "run_dir", "nproc", "hostfile", "backend"}
@@ -46,7 +47,10 @@ trainer_options = [
     click.option("--batch-size", type=int, default=4, show_default=True,
                  help="Rows per step (all processes together)."),
     click.option("--iters", type=int, default=600, show_default=True,
-                 help="Training steps."),
+                 help="Training steps (or give --epochs)."),
+    click.option("--epochs", type=int, default=None,
+                 help="Train for N passes over the training rows instead of --iters steps "
+                      "(each epoch in a fresh seeded order)."),
     click.option("--learning-rate", type=float, default=1e-5, show_default=True,
                  help="Adam learning rate (peak, after warm-up)."),
     click.option("--warmup", type=int, default=0, show_default=True,
@@ -75,6 +79,22 @@ trainer_options = [
                  help="Write a checkpoint every N steps (and at the end)."),
     click.option("--keep-checkpoints", type=int, default=3, show_default=True,
                  help="Keep the newest N checkpoints."),
+    click.option("--early-stop", type=int, default=0, show_default=True, metavar="PATIENCE",
+                 help="Stop after PATIENCE validations without a new best (0 = never)."),
+    click.option("--select-by", type=click.Choice(("val_loss", "exact", "assembles")),
+                 default="val_loss", show_default=True,
+                 help="What picks the best adapter (RUN/best-adapters): validation loss, or "
+                      "the exact / assembles score of greedy answers to a few validation "
+                      "rows (RISC-V evaluator)."),
+    click.option("--train-on", type=click.Choice(("all", "last")), default="all",
+                 show_default=True,
+                 help="Multi-turn rows: loss on every assistant turn, or on the last one."),
+    click.option("--adapter-init", type=click.Path(), default=None, metavar="PATH",
+                 help="Start from this adapter: a run directory, adapters.npz, an mlx-lm "
+                      "or a PEFT adapter directory (same rank and modules)."),
+    click.option("--log-to", default=None, metavar="NAMES",
+                 help="Also send metrics to these loggers, comma-separated: tensorboard, "
+                      "wandb (offline) or a plugin's (see `rvtune plugins`)."),
     click.option("--run-dir", type=click.Path(file_okay=False), default=None,
                  help="Run directory [default: runs/<timestamp>]."),
     click.option("--resume", type=click.Path(file_okay=False), default=None,
@@ -163,37 +183,78 @@ def _preset_settings(name: str) -> dict:
     return get_preset(name).resolved(on_cpu())
 
 
+def _fill_preset(ctx, params: dict) -> None:
+    """The preset's settings for the options the user did not give; a setting that depends
+    on one the user did give follows it (the warm-up is a share of --iters)."""
+    settings = _preset_settings(params["preset"])
+    for name, value in settings.items():
+        if not _explicit(ctx, name):
+            params[name] = value
+    if _explicit(ctx, "warmup") or params.get("epochs") is not None:
+        return
+    if _explicit(ctx, "iters") and settings.get("iters") and settings.get("warmup"):
+        params["warmup"] = settings["warmup"] * params["iters"] // settings["iters"]
+    if params["warmup"] >= params["iters"]:
+        params["warmup"] = max(0, params["iters"] // 10)
+
+
 def _apply_preset(ctx, params: dict, log) -> None:
     """Fill the options the user did not give from the preset (flags and --config win)."""
     from rvtune.training.presets import get_preset
 
     preset = get_preset(params["preset"])
-    for name, value in _preset_settings(preset.name).items():
-        if not _explicit(ctx, name):
-            params[name] = value
+    _fill_preset(ctx, params)
     if not _explicit(ctx, "model"):
         params["model"] = str(preset.model(log=log))
-    if not _explicit(ctx, "warmup") and params["warmup"] >= params["iters"]:
-        params["warmup"] = max(0, params["iters"] // 10)
     if preset.notice:
         log(f"NOTE: {preset.notice}.")
 
 
 def _new_run_dir(value) -> Path:
-    from rvtune.core.errors import UsageError
-
     if value:
-        path = Path(value).expanduser()
-        if path.exists() and (not path.is_dir() or any(path.iterdir())):
-            raise UsageError(f"--run-dir {path}: already exists and is not empty; pick another "
-                             f"or continue that run with --resume {path}")
-        return path
+        return Path(value).expanduser()
     stamp = time.strftime("%Y%m%d-%H%M%S")
     path, n = Path("runs") / stamp, 1
     while path.exists():
         n += 1
         path = Path("runs") / f"{stamp}-{n}"
     return path
+
+
+def _never_checkpointed(path: Path) -> bool:
+    """A run directory whose run stopped (killed, failed) before its first checkpoint: it
+    holds nothing worth keeping, so a new run may take it over."""
+    from rvtune.training.checkpoint import list_checkpoints
+
+    return ((path / "config.yaml").is_file() and not list_checkpoints(path / "checkpoints")
+            and not (path / "adapters").exists() and not (path / "adapters.npz").exists())
+
+
+def _claim_new_run_dir(path: Path, log) -> None:
+    """Refuse a directory holding anything but a never-checkpointed run (which is cleared)."""
+    from rvtune.core.errors import UsageError
+
+    if not path.exists():
+        return
+    if not path.is_dir():
+        raise UsageError(f"--run-dir {path}: exists and is not a directory; pick another")
+    if not any(path.iterdir()):
+        return
+    if not _never_checkpointed(path):
+        raise UsageError(f"--run-dir {path}: already exists and is not empty; pick another "
+                         f"or continue that run with --resume {path}")
+    log(f"{path}: its earlier run stopped before its first checkpoint; starting over there")
+    _clear(path)
+
+
+def _clear(path: Path) -> None:
+    import shutil
+
+    for child in path.iterdir():
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child)
+        else:
+            child.unlink()
 
 
 def _point_latest_at(run_dir: Path) -> None:
@@ -275,9 +336,7 @@ def _launch(ctx, params: dict) -> None:
     hostfile = launch.read_hostfile(params["hostfile"]) if params["hostfile"] else None
     effective = _saved_params(ctx, params) if params["resume"] else dict(params)
     if effective.get("preset") and not params["resume"]:
-        for name, value in _preset_settings(effective["preset"]).items():
-            if not _explicit(ctx, name):
-                effective[name] = value
+        _fill_preset(ctx, effective)
     effective["target_modules"] = _split_modules(effective["target_modules"])
     TrainConfig.from_dict(effective).check()
     processes = len(hostfile.hosts) if hostfile else params["nproc"]
@@ -327,6 +386,10 @@ def run(ctx, **params):
     machines) start the run through mlx.launch; `mlx.launch ... rvtune run` works too
     (docs/distributed.md).
     """
+    if ctx.params.get("print_config") and ctx.params.get("preset") and not params["resume"]:
+        _fill_preset(ctx, ctx.params)  # show what the preset sets, not the plain defaults
+        if not _explicit(ctx, "model"):
+            ctx.params.pop("model")  # the preset's own model, made or found when it runs
     if print_config_if_asked(ctx):
         return
     from rvtune.core.errors import RvtuneError, UsageError
@@ -396,6 +459,9 @@ def _run(ctx, params: dict, world) -> None:
     elif params["preset"]:
         main_first(world, lambda: _apply_preset(ctx, params, echo))
 
+    if params.get("epochs") is not None and _explicit(ctx, "iters"):
+        raise UsageError(f"--iters {params['iters']} and --epochs {params['epochs']}: give one "
+                         "(the other is derived from the number of training rows)")
     config = TrainConfig.from_dict(params)
     config.check()
     trainer_cls = registry().get("trainer", config.trainer, option="--trainer")
@@ -406,22 +472,58 @@ def _run(ctx, params: dict, world) -> None:
                          f"of processes ({world.size()}); each process takes batch-size / "
                          "processes rows of every step")
 
+    held = contextlib.ExitStack()  # rank 0's lock on the run directory, for the whole run
+    claimed = {"created": False, "restart": False}
+
     def make_run_dir() -> str:
-        if resume:
-            path = Path(params["run_dir"]).expanduser()
-            if not (path / "checkpoints").is_dir():
-                raise UsageError(f"--resume {path}: the run has no checkpoints yet; start it "
-                                 "again with a new --run-dir")
-        else:
-            path = _new_run_dir(params["run_dir"])
+        from rvtune.core.locks import hold
+        from rvtune.training.checkpoint import list_checkpoints
+
+        path = (Path(params["run_dir"]).expanduser() if resume
+                else _new_run_dir(params["run_dir"]))
+        held.enter_context(hold(path, "--resume " if resume else "--run-dir "))
+        if resume and not list_checkpoints(path / "checkpoints"):
+            # Stopped before its first checkpoint: nothing to continue, so start over there
+            # with the saved options (the directory stays usable instead of blocking).
+            echo(f"{path}: the run stopped before its first checkpoint; starting it over")
+            _clear(path)
+            claimed["restart"] = True
+        elif not resume:
+            _claim_new_run_dir(path, echo)
+        claimed["created"] = not resume or claimed["restart"]
         path.mkdir(parents=True, exist_ok=True)
         _write_config(path, {**params, "resume": None} if resume else params)
-        _point_latest_at(path)
         return str(path)
 
     # Rank 0 alone picks and creates the directory (a timestamped name could differ per
     # rank, and a rank that looked after rank 0 wrote config.yaml would find it in use).
-    run_dir = Path(from_main(world, make_run_dir))
+    with held:
+        run_dir = Path(from_main(world, make_run_dir))
+        restart = bool(from_main(world, lambda: claimed["restart"]))
+        try:
+            _train_in(ctx, params, world, config, trainer_cls, run_dir,
+                      resume and not restart)
+        except BaseException:
+            if main and claimed["created"]:
+                _drop_unresumable(run_dir)
+            raise
+
+
+def _drop_unresumable(run_dir: Path) -> None:
+    """A run that failed before its first checkpoint leaves nothing behind."""
+    import shutil
+
+    if _never_checkpointed(run_dir):
+        shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def _train_in(ctx, params: dict, world, config, trainer_cls, run_dir: Path,
+              resume: bool) -> None:
+    from rvtune.core.jobs import TrainJob
+    from rvtune.training.launch import from_main
+    from rvtune.training.progress import RunLog
+
+    main = world.rank() == 0
     log = RunLog(run_dir / "run.log", enabled=main)
     log(f"{'Resuming' if resume else 'Run'} directory: {run_dir}")
     if world.size() > 1:
@@ -457,6 +559,8 @@ def _run(ctx, params: dict, world) -> None:
         raise click.exceptions.Exit(130)
     if not main:
         return
+    if result.adapter_dir is not None:
+        _point_latest_at(run_dir)  # only runs that produced an adapter become runs/latest
     sample = _sample(params, result, run_dir, log)
     _summary(params, config, result, run_dir, sample, log)
 
@@ -501,6 +605,11 @@ def _summary(params, config, result, run_dir: Path, sample, log) -> None:
         "val_loss": result.val_loss, "trainable_parameters": result.trainable_parameters,
         "total_parameters": result.total_parameters, "train_seconds": round(result.seconds, 1),
         "adapters": str(result.adapter_dir) if result.adapter_dir else None,
+        "epochs": result.epochs,
+        "best": ({"step": result.best_step, result.best_metric: result.best_score,
+                  "adapters": str(run_dir / "best-adapters")}
+                 if result.best_step is not None else None),
+        "stopped_early": result.stopped_early,
         "sample": sample,
     }
     write_json(run_dir / "summary.json", summary)
@@ -513,6 +622,10 @@ def _summary(params, config, result, run_dir: Path, sample, log) -> None:
         f"  metrics:   {run_dir / 'metrics.jsonl'}, plot {run_dir / 'loss.png'}, "
         f"log {run_dir / 'run.log'}",
     ]
+    if result.best_step is not None:
+        lines.append(f"  best:      {run_dir / 'best-adapters'} (step {result.best_step}, "
+                     f"{result.best_metric} {fmt(result.best_score)}); export, generate and "
+                     "eval use it unless given --checkpoint last")
     if sample:
         lines.append(f"  sample:    {sample['prompt']!r}")
         lines.append(f"         -> {sample['output']!r}")

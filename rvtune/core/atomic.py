@@ -8,16 +8,65 @@ from contextlib import contextmanager
 from pathlib import Path
 
 
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    elif path.exists() or path.is_symlink():
+        path.unlink()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # someone else's process: alive
+    return True
+
+
+def _old_of(target: Path) -> Path:
+    return target.with_name(f".{target.name}.old")
+
+
+def recover(target) -> None:
+    """Undo what a write killed part-way left beside ``target``: put the previous copy back
+    when the kill came between the two renames of a replacement (or drop it when the new
+    copy made it), and remove temporaries whose process is gone."""
+    target = Path(target)
+    old = _old_of(target)
+    if old.exists() or old.is_symlink():
+        if target.exists() or target.is_symlink():
+            _remove(old)
+        else:
+            os.replace(old, target)
+    if not target.parent.is_dir():
+        return
+    for leftover in target.parent.glob(f".{glob_escape(target.name)}.*.tmp"):
+        pid = leftover.name[len(target.name) + 2:].split(".", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            _remove(leftover)
+
+
+def glob_escape(name: str) -> str:
+    import glob
+
+    return glob.escape(name)
+
+
 @contextmanager
 def atomic_path(target, suffix: str = ""):
     """Yield a temporary path beside ``target``; on success it replaces ``target``.
 
     Works for files and directories. On error the temporary is removed and ``target``
-    keeps its previous content.
+    keeps its previous content. A directory is replaced in two renames (old copy aside,
+    new copy in); a kill between them is undone by :func:`recover`, which every later
+    write of the same target runs first, so the old copy is never lost.
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix + ".tmp",
+    recover(target)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.{os.getpid()}.", suffix=suffix + ".tmp",
                                dir=target.parent)
     os.close(fd)
     os.unlink(tmp)
@@ -25,17 +74,38 @@ def atomic_path(target, suffix: str = ""):
     try:
         yield tmp
         if tmp.is_dir() and target.exists():
-            old = target.with_name(f".{target.name}.old")
-            if old.exists():
-                shutil.rmtree(old) if old.is_dir() else old.unlink()
-            os.replace(target, old)
-            os.replace(tmp, target)
-            shutil.rmtree(old) if old.is_dir() else old.unlink()
+            old = _old_of(target)
+            _remove(old)
+            _replace(target, old)
+            _kill_point("atomic-between-renames")
+            _replace(tmp, target)
+            _remove(old)
         else:
-            os.replace(tmp, target)
+            _replace(tmp, target)
     finally:
-        if tmp.exists():
-            shutil.rmtree(tmp) if tmp.is_dir() else tmp.unlink()
+        if tmp.exists() or tmp.is_symlink():
+            _remove(tmp)
+
+
+def _replace(src: Path, dst: Path) -> None:
+    import errno
+
+    try:
+        os.replace(src, dst)
+    except OSError as exc:
+        if exc.errno in (errno.EXDEV, errno.EBUSY):
+            from .errors import RvtuneError
+
+            raise RvtuneError(f"{dst}: cannot be replaced by a rename ({os.strerror(exc.errno)}"
+                              "; is it a mount point?); write to a path inside it "
+                              "instead") from None
+        raise
+
+
+def _kill_point(name: str) -> None:
+    """Tests set RVTUNE_TEST_KILL_AT=name to die here, as a kill -9 would."""
+    if os.environ.get("RVTUNE_TEST_KILL_AT") == name:
+        os.kill(os.getpid(), 9)
 
 
 @contextmanager

@@ -16,9 +16,12 @@ from .errors import UsageError
 def read_config_file(path: Path) -> dict:
     """Parse a ``.yaml``/``.yml``/``.toml``/``.json`` file into a dict."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise UsageError(f"--config {path}: cannot read ({exc.strerror})") from None
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"--config {path}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} "
+                         f"at offset {exc.start}); save it as UTF-8") from None
     suffix = path.suffix.lower()
     try:
         if suffix == ".toml":
@@ -42,8 +45,31 @@ def read_config_file(path: Path) -> dict:
     return data
 
 
-def _options_from(data: dict, command: click.Command, path: Path) -> dict:
+def _command_names() -> set:
+    from rvtune.cli import COMMANDS
+
+    return set(COMMANDS)
+
+
+def _is_section(key) -> bool:
+    if key in _command_names():
+        return True
+    from .plugins import plugin_commands
+
+    return key in plugin_commands()
+
+
+def _scalar(value) -> bool:
+    return value is None or isinstance(value, (str, int, float, bool))
+
+
+def _options_from(data: dict, command: click.Command, path: Path, ctx=None) -> dict:
     names = {p.name: p for p in command.params if isinstance(p, click.Option)}
+    for key, value in data.items():
+        if isinstance(value, dict) and not _is_section(key):
+            sections = ", ".join(sorted(_command_names()))
+            raise UsageError(f"--config {path}: '{key}' is not a command section (sections: "
+                             f"{sections}) and an option value cannot be a mapping")
     section = data.get(command.name) if isinstance(data.get(command.name), dict) else {}
     flat = {k: v for k, v in data.items() if not isinstance(v, dict)}
     merged = {**flat, **section}
@@ -56,8 +82,20 @@ def _options_from(data: dict, command: click.Command, path: Path) -> dict:
             raise UsageError(f"--config {path}: unknown option '{key}' for "
                              f"`rvtune {command.name}`; options: {known}")
         param = names[name]
+        items = value if isinstance(value, (list, tuple)) else [value]
+        if not param.multiple and isinstance(value, (list, tuple)) or not all(
+                _scalar(v) for v in items):
+            raise UsageError(f"--config {path}: '{key}' must be a single value (a string, "
+                             f"number or true/false), not {type(value).__name__}"
+                             if not param.multiple else
+                             f"--config {path}: '{key}' must be a list of plain values")
         if param.multiple and not isinstance(value, (list, tuple)):
             value = [value]
+        if ctx is not None and value is not None:
+            try:
+                param.type_cast_value(ctx, value)
+            except click.BadParameter as exc:
+                raise UsageError(f"--config {path}: '{key}': {exc.format_message()}") from None
         values[name] = value
     return values
 
@@ -69,7 +107,7 @@ def _load(ctx, _param, value):
     if not path.is_file():
         raise click.BadParameter(f"{path}: no such file", ctx=ctx, param=_param)
     try:
-        defaults = _options_from(read_config_file(path), ctx.command, path)
+        defaults = _options_from(read_config_file(path), ctx.command, path, ctx)
     except UsageError as exc:
         raise click.UsageError(str(exc), ctx=ctx) from None
     ctx.default_map = {**(ctx.default_map or {}), **defaults}

@@ -37,7 +37,26 @@ class Example:
 
 
 def choose_adapter(spec: DatasetSpec, registry):
-    """The adapter class for ``spec``: named, a local path, a registered name, or the hub."""
+    """The adapter class for ``spec``: named, a local path, a registered name, or the hub.
+
+    An adapter that declares ``options`` (the ``--dataset-option`` keys it reads) refuses
+    any other key, so a misspelled option is not silently ignored."""
+    if not str(spec.source or "").strip() and not spec.adapter:
+        raise UsageError("--dataset is empty; give a file, a directory, 'riscv' or a hub id")
+    if spec.size is not None and spec.size < 1:
+        raise UsageError(f"--dataset-size {spec.size}: must be 1 or more")
+    adapter = _choose_adapter(spec, registry)
+    known = getattr(adapter, "options", None)
+    if known is not None:
+        unknown = sorted(set(spec.options) - set(known))
+        if unknown:
+            accepted = ", ".join(known) if known else "none"
+            raise UsageError(f"--dataset-option {unknown[0]}: the '{adapter.name}' dataset "
+                             f"adapter has no such option; it takes: {accepted}")
+    return adapter
+
+
+def _choose_adapter(spec: DatasetSpec, registry):
     if spec.adapter:
         return registry.get("dataset_adapter", spec.adapter, option="--dataset-adapter")
     names = registry.names("dataset_adapter")
@@ -65,8 +84,23 @@ def _looks_like_path(source: str) -> bool:
 KEEP_COLUMNS = ("category", "style")
 
 
+class BadRow:
+    """What an adapter yields for a row it could not read (bad bytes, malformed JSON), so
+    that ``--on-bad-row skip`` skips it like any other bad row."""
+
+    def __init__(self, message: str):
+        self.message = message
+
+
+#: Longest prompt or completion accepted, in characters: longer rows are refused before
+#: anything tokenizes them (a 30 MB row takes minutes to tokenize and is never useful).
+MAX_FIELD_CHARS = 1_000_000
+
+
 def check_row(where: str, row, spec: DatasetSpec) -> Example:
     """Turn a raw row into an :class:`Example`, or raise ``DataError`` naming row and field."""
+    if isinstance(row, BadRow):
+        raise DataError(row.message)
     if not isinstance(row, dict):
         raise DataError(f"{where}: row is a {type(row).__name__}, expected an object")
     values = []
@@ -86,6 +120,9 @@ def check_row(where: str, row, spec: DatasetSpec) -> Example:
             )
         if not value.strip():
             raise DataError(f"{where}: field '{fld}' is empty")
+        if len(value) > MAX_FIELD_CHARS:
+            raise DataError(f"{where}: field '{fld}' is {len(value):,} characters, over the "
+                            f"{MAX_FIELD_CHARS:,} rvtune accepts; shorten the row")
         values.append(value.strip())
     extra = {k: row[k] for k in KEEP_COLUMNS if isinstance(row.get(k), str)}
     return Example(values[0], values[1], where, extra)

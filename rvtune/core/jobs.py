@@ -11,6 +11,8 @@ DEFAULT_MODEL = "mistralai/Mistral-7B-Instruct-v0.3"
 LR_SCHEDULES = ("constant", "cosine")
 QUANT_BITS = (0, 2, 3, 4, 5, 6, 8)
 GROUP_SIZES = (32, 64, 128)
+SELECT_BY = ("val_loss", "exact", "assembles")
+TRAIN_ON = ("all", "last")
 ALL_PROJECTIONS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 
 
@@ -46,6 +48,20 @@ class TrainConfig:
     keep_checkpoints: int = 3
     seed: int = 0
     force: bool = False
+    #: Train for this many passes over the training rows instead of ``iters`` steps (the
+    #: trainer derives ``iters`` from it once the data is batched).
+    epochs: int | None = None
+    #: Stop after this many validations without a new best (0 = never stop early).
+    early_stop: int = 0
+    #: What picks the best checkpoint: validation loss, or a generation score on a few
+    #: validation rows (``exact`` / ``assembles``, the riscv evaluator's metrics).
+    select_by: str = "val_loss"
+    #: Multi-turn rows: loss on every assistant turn (``all``) or on the last one only.
+    train_on: str = "all"
+    #: Metrics loggers besides metrics.jsonl (``tensorboard``, ``wandb``, plugins').
+    log_to: tuple = ()
+    #: Start from this adapter (rvtune run, adapters.npz, mlx-lm or PEFT directory).
+    adapter_init: str | None = None
     #: Sequence packing (the rows of a batch end to end in a few sequences, each row
     #: attending only to itself): True, False, or None = where the trainer finds it pays.
     pack: bool | None = None
@@ -63,8 +79,17 @@ class TrainConfig:
             if value is None or value <= 0:
                 raise UsageError(f"{option} {value}: must be a positive whole number")
 
+        import math
+
+        for option, value in (("--learning-rate", self.learning_rate), ("--alpha", self.alpha),
+                              ("--dropout", self.dropout)):
+            if not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise UsageError(f"{option} {value}: must be a finite number")
         positive("--rank", self.rank)
-        positive("--iters", self.iters)
+        if self.epochs is not None:
+            positive("--epochs", self.epochs)
+        else:
+            positive("--iters", self.iters)
         positive("--batch-size", self.batch_size)
         positive("--grad-accumulation", self.grad_accumulation)
         positive("--steps-per-report", self.steps_per_report)
@@ -85,7 +110,7 @@ class TrainConfig:
             raise UsageError(f"--dropout {self.dropout}: must be at least 0 and below 1")
         if self.learning_rate <= 0:
             raise UsageError(f"--learning-rate {self.learning_rate}: must be positive")
-        if self.warmup < 0 or self.warmup >= self.iters:
+        if self.warmup < 0 or (self.epochs is None and self.warmup >= self.iters):
             raise UsageError(f"--warmup {self.warmup}: must be at least 0 and below "
                              f"--iters {self.iters}")
         if self.lr_schedule not in LR_SCHEDULES:
@@ -94,6 +119,13 @@ class TrainConfig:
         if self.val_batches == 0 or self.val_batches < -1:
             raise UsageError(f"--val-batches {self.val_batches}: use a positive number, "
                              "or -1 for the whole validation set")
+        if self.early_stop < 0:
+            raise UsageError(f"--early-stop {self.early_stop}: give a number of validations "
+                             "(0 = never stop early)")
+        if self.select_by not in SELECT_BY:
+            raise UsageError(f"--select-by {self.select_by}: use one of {', '.join(SELECT_BY)}")
+        if self.train_on not in TRAIN_ON:
+            raise UsageError(f"--train-on {self.train_on}: use one of {', '.join(TRAIN_ON)}")
         if self.num_layers == 0 or self.num_layers < -1:
             raise UsageError(f"--num-layers {self.num_layers}: use a positive number, "
                              "or -1 for all layers")
@@ -101,6 +133,7 @@ class TrainConfig:
     def to_dict(self) -> dict:
         data = asdict(self)
         data["target_modules"] = list(self.target_modules)
+        data["log_to"] = list(self.log_to)
         return data
 
     @classmethod
@@ -110,7 +143,16 @@ class TrainConfig:
         values = {k: v for k, v in data.items() if k in names}
         if "target_modules" in values:
             values["target_modules"] = tuple(values["target_modules"])
+        if "log_to" in values:
+            values["log_to"] = _names(values["log_to"] or ())
         return cls(**values)
+
+
+def _names(value) -> tuple:
+    """``"a,b"`` or ``["a", "b,c"]`` -> ``("a", "b", "c")``."""
+    items = [value] if isinstance(value, str) else list(value)
+    return tuple(part.strip() for item in items for part in str(item).split(",")
+                 if part.strip())
 
 
 class TrainCallback:
@@ -159,6 +201,14 @@ class TrainResult:
     seconds: float = 0.0
     checkpoint: Path | None = None
     files: dict = field(default_factory=dict)
+    #: The step whose adapter is kept as the best one (``RUN/best-adapters``), its score
+    #: and what the score is (``val_loss``, ``exact``, ``assembles``).
+    best_step: int | None = None
+    best_score: float | None = None
+    best_metric: str = "val_loss"
+    stopped_early: bool = False
+    #: Passes over the training rows done (a fraction when a run stops mid-epoch).
+    epochs: float | None = None
 
 
 @dataclass

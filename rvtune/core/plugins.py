@@ -6,6 +6,7 @@ comma-separated list loads only those entry-point or distribution names. A plugi
 to import or register is reported in one line and skipped; everything else keeps working.
 """
 
+import contextlib
 import importlib
 import os
 import sys
@@ -50,6 +51,8 @@ class Plugins:
     manager: pluggy.PluginManager
     registry: Registry
     info: dict
+    commands: dict | None = None  # filled by plugin_commands()
+    owners: dict = field(default_factory=dict)
 
     @property
     def failed(self) -> list[PluginInfo]:
@@ -61,6 +64,27 @@ _loaded: Plugins | None = None
 
 def _warn(message: str) -> None:
     print(f"rvtune: warning: {message}", file=sys.stderr)
+
+
+@contextlib.contextmanager
+def _guarded(info: PluginInfo, what: str):
+    """Run plugin code: its prints go to stderr (stdout carries `plugins --json` and
+    command output), and any failure, even ``sys.exit()``, marks the plugin failed instead
+    of ending rvtune. Ctrl-C still stops everything."""
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # SystemExit and friends from plugin code, too
+        detail = str(exc) if str(exc) else ""
+        if isinstance(exc, SystemExit):
+            detail = f"called sys.exit({exc.code!r})"
+        info.error = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+        where = f" from distribution '{info.distribution}'" if info.distribution else ""
+        _warn(f"plugin '{info.name}'{where} failed {what}: {detail or '-'} "
+              f"({type(exc).__name__}); skipped. RVTUNE_LOAD_PLUGINS= turns third-party "
+              "plugins off")
 
 
 def _wanted(ep, dist_name: str | None) -> bool:
@@ -80,16 +104,9 @@ def _load_third_party(pm: pluggy.PluginManager, info: dict) -> None:
             continue
         plugin_info = PluginInfo(ep.name, version, False, dist_name)
         info[ep.name] = plugin_info
-        try:
+        with _guarded(plugin_info, "to load"):
             module = ep.load()
             pm.register(module, name=ep.name)
-        except Exception as exc:  # a broken plugin must not break rvtune
-            plugin_info.error = f"{type(exc).__name__}: {exc}"
-            _warn(
-                f"plugin '{ep.name}' from distribution '{dist_name}' failed to load "
-                f"({plugin_info.error}); skipped. RVTUNE_LOAD_PLUGINS= turns third-party "
-                f"plugins off"
-            )
 
 
 def _fill_registry(pm: pluggy.PluginManager, info: dict) -> Registry:
@@ -106,16 +123,8 @@ def _fill_registry(pm: pluggy.PluginManager, info: dict) -> Registry:
                 registry.add(_kind, component, _plugin)
                 info[_plugin].registered.setdefault(_kind, []).append(component.name)
 
-            try:
+            with _guarded(plugin_info, f"in {hook_name}"):
                 impl.function(register=register)
-            except Exception as exc:
-                plugin_info.error = f"{type(exc).__name__}: {exc}"
-                where = (
-                    f"from distribution '{plugin_info.distribution}' "
-                    if plugin_info.distribution
-                    else ""
-                )
-                _warn(f"plugin '{plugin}' {where}failed in {hook_name}: {exc}")
     return registry
 
 
@@ -138,6 +147,40 @@ def load_plugins() -> Plugins:
     return _loaded
 
 
+def plugin_commands() -> dict:
+    """Run every ``register_commands`` hook once (guarded like loading); returns
+    ``{name: click command}`` and remembers which plugin gave each command."""
+    import click
+
+    plugins = load_plugins()
+    if plugins.commands is not None:
+        return plugins.commands
+    commands = {}
+    for impl in plugins.manager.hook.register_commands.get_hookimpls():
+        info = plugins.info.get(impl.plugin_name) or PluginInfo(impl.plugin_name, None, False)
+        if info.error:
+            continue
+        group = click.Group()
+        with _guarded(info, "in register_commands"):
+            impl.function(cli=group)
+            for name, command in group.commands.items():
+                commands.setdefault(name, command)
+                plugins.owners.setdefault(name, info)
+                info.registered.setdefault("command", []).append(name)
+    plugins.commands = commands
+    return commands
+
+
+def command_owner(name: str) -> str | None:
+    """``"plugin 'x' (distribution 'y')"`` for a plugin command, else None."""
+    info = load_plugins().owners.get(name)
+    if info is None:
+        return None
+    if info.distribution:
+        return f"plugin '{info.name}' (distribution '{info.distribution}')"
+    return f"plugin '{info.name}'"
+
+
 def reset_plugins() -> None:
     """Forget the loaded plugins (tests, and after installing a plugin in-process)."""
     global _loaded
@@ -154,6 +197,7 @@ def register_plugin(module, name: str) -> None:
     plugins = load_plugins()
     plugins.manager.register(module, name=name)
     plugins.info[name] = PluginInfo(name, None, False, None)
+    plugins.commands, plugins.owners = None, {}
     plugins.registry = _fill_registry(plugins.manager, _reset_registered(plugins.info))
 
 
@@ -162,6 +206,7 @@ def unregister_plugin(name: str) -> None:
     plugins = load_plugins()
     plugins.manager.unregister(name=name)
     plugins.info.pop(name, None)
+    plugins.commands, plugins.owners = None, {}
     plugins.registry = _fill_registry(plugins.manager, _reset_registered(plugins.info))
 
 

@@ -14,7 +14,7 @@ import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .atomic import write_json
+from .atomic import _kill_point, write_json
 from .datasets import DatasetSpec, Example, check_row, choose_adapter
 from .errors import DataError, UsageError
 from .plugins import registry as get_registry
@@ -24,6 +24,8 @@ FILTERS = ("assembles",)
 FILTER_CHUNK = 2000
 LISTED_DROPS = 100  # rows named in the manifest per reason; dropped.jsonl lists every one
 DROPPED_FILE = "dropped.jsonl"
+WORK_PREFIX = ".rvtune-work-"
+PARTIAL = ".rvtune-partial"
 
 
 @dataclass
@@ -81,6 +83,9 @@ def _check_config(config: PrepareConfig) -> None:
             raise UsageError(f"{name} {value}: must be at least 0 and below 1")
     if config.valid_fraction + config.test_fraction >= 1:
         raise UsageError("--valid-fraction plus --test-fraction must stay below 1")
+    if config.limit is not None and config.limit < 1:
+        raise UsageError(f"--limit {config.limit}: must be 1 or more (leave it out to read "
+                         "every row)")
     if config.on_bad_row not in ("fail", "skip"):
         raise UsageError(f"--on-bad-row {config.on_bad_row}: use 'fail' or 'skip'")
     for name in config.filters:
@@ -93,9 +98,9 @@ def _check_out_dir(out: Path, config: PrepareConfig) -> None:
         return
     if not out.is_dir():
         raise UsageError(f"--out {out}: exists and is not a directory")
-    if not any(out.iterdir()):
+    if not any(p for p in out.iterdir() if not p.name.startswith(".rvtune")):
         return
-    if config.overwrite:
+    if config.overwrite or (out / PARTIAL).exists():  # ours, from a prepare killed mid-way
         return
     manifest = out / "manifest.json"
     if manifest.exists():
@@ -211,13 +216,30 @@ def prepare(config: PrepareConfig, progress=None) -> PrepareResult:
     """
     _check_config(config)
     out = Path(config.out).expanduser()
+    from .locks import hold
+
+    with hold(out, "--out "):
+        created = not out.exists()
+        try:
+            return _prepare(config, out, progress)
+        except BaseException:
+            if created:  # a failed prepare leaves no directory behind
+                shutil.rmtree(out, ignore_errors=True)
+            raise
+
+
+def _prepare(config: PrepareConfig, out: Path, progress) -> PrepareResult:
+    for leftover in out.glob(f"{WORK_PREFIX}*") if out.is_dir() else ():
+        shutil.rmtree(leftover, ignore_errors=True)  # of a killed prepare (we hold the lock)
     _check_out_dir(out, config)
     formatter = make_formatter(config)
     reg = get_registry()
     adapter_cls = choose_adapter(config.dataset, reg)
     adapter = adapter_cls(config.dataset)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    # The work directory lives inside --out, so every rename below stays on one filesystem
+    # even when --out is a mount point (a container volume).
+    out.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=WORK_PREFIX, dir=out))
     drops = open(work / DROPPED_FILE, "w", encoding="utf-8")
     row_filter = _Filter(config.filters, drops)
     try:
@@ -349,10 +371,12 @@ def prepare(config: PrepareConfig, progress=None) -> PrepareResult:
             },
             "config": json.loads(json.dumps(config.identity())),
         }
-        out.mkdir(parents=True, exist_ok=True)
-        old_manifest = out / "manifest.json"
-        if old_manifest.exists():  # the old data is being replaced: mark it unfinished
-            old_manifest.unlink()
+        # Replacing: the marker says "these files are rvtune's, half replaced" until the new
+        # manifest is in place; a kill in between leaves a directory the next prepare into
+        # --out may replace and that training refuses (no manifest).
+        write_json(out / PARTIAL, {"pid": os.getpid()})
+        (out / "manifest.json").unlink(missing_ok=True)
+        _kill_point("prepare-between-renames")
         for name in SPLITS:
             target = out / f"{name}.jsonl"
             if name in wanted:
@@ -362,6 +386,7 @@ def prepare(config: PrepareConfig, progress=None) -> PrepareResult:
         drops.close()
         os.replace(work / DROPPED_FILE, out / DROPPED_FILE)
         write_json(out / "manifest.json", manifest)
+        (out / PARTIAL).unlink()
         return PrepareResult(out, manifest)
     finally:
         drops.close()

@@ -41,9 +41,17 @@ def held_out_split(run_dir: Path) -> Path:
 
 def _rows(path: Path, limit: int | None):
     try:
-        fh = open(path, encoding="utf-8")
+        fh = open(path, encoding="utf-8-sig")
     except OSError as exc:
         raise DataError(f"{path}: cannot read ({exc.strerror})") from None
+    try:
+        yield from _rows_of(fh, path, limit)
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: not UTF-8 text (at byte {exc.start} of a block); save the "
+                        "file as UTF-8") from None
+
+
+def _rows_of(fh, path: Path, limit: int | None):
     count = 0
     with fh:
         for number, line in enumerate(fh, 1):

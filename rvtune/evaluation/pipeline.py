@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from rvtune.core.errors import UsageError
+from rvtune.core.errors import DataError, UsageError
 
 from . import scoring
 from .examples import (
@@ -29,6 +29,8 @@ class EvalConfig:
     run: str | None = None
     model: str | None = None
     adapter: str | None = None
+    #: Which adapter of the run: best (default when kept), last, or a step number.
+    checkpoint: str | None = None
     data: str | None = None
     #: How to read ``data`` when it is not a prepared jsonl: a DatasetSpec as a dict.
     dataset: dict = field(default_factory=dict)
@@ -168,7 +170,27 @@ def evaluate(config: EvalConfig, progress=_no_progress, log=lambda _m: None) -> 
     if not config.generate_only and hasattr(evaluator, "prepare"):
         evaluator.prepare()  # a missing checker is said before minutes of generation
     examples, data = load_examples(config)
+    _check_lengths(examples)
     out = _out_dir(config)
+    from rvtune.core.locks import hold
+
+    with hold(out, "--out "):
+        return _evaluate_into(out, config, evaluator, examples, data, progress, log)
+
+
+def _check_lengths(examples) -> None:
+    """Refuse a huge prompt before any model loads (it would stall generation for hours)."""
+    from rvtune.core.datasets import MAX_FIELD_CHARS
+
+    for example in examples:
+        if len(example.prompt or "") > MAX_FIELD_CHARS:
+            raise DataError(f"{example.where}: the prompt is {len(example.prompt):,} "
+                            f"characters, over the {MAX_FIELD_CHARS:,} rvtune accepts; "
+                            "shorten the row or drop it")
+
+
+def _evaluate_into(out: Path, config: EvalConfig, evaluator, examples, data, progress,
+                   log) -> EvalResult:
     _check_out(out, config)
 
     timing = {}

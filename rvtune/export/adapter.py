@@ -93,6 +93,13 @@ class LoraAdapter:
                                 f"{self.rank}; the settings and tensors disagree")
         if not math.isfinite(self.scale):
             raise DataError(f"{self.source}: LoRA scale {self.scale} is not a number")
+        import numpy as np
+
+        for name, array in self.weights.items():
+            if not np.isfinite(np.asarray(array)).all():
+                raise DataError(f"{self.source}: tensor '{name}' holds NaN or inf (the "
+                                "training diverged); use an earlier checkpoint or train again "
+                                "with a lower --learning-rate")
 
     def block_suffix_layers(self, total_layers: int) -> int:
         """mlx-lm's ``num_layers`` for these tensors, which must cover the last N blocks."""

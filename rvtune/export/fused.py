@@ -299,7 +299,7 @@ def _fuse_once(source, target, dequantize, max_delta_error, max_drift, texts,
         del reloaded
         drift, effect, allowed = _drift(fused, ref, base, max_drift)
         report = FuseReport(layers, drift, effect, allowed, dequantize)
-        if drift > allowed:
+        if not drift <= allowed:  # NaN drift fails too
             quantized = any(k.endswith("-bit") for k in layers.values())
             raise _Drifted(RvtuneError(
                 f"the fused model does not reproduce base + adapter (logit drift "

@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 import rvtune
+from rvtune.core.datasets import BadRow
 from rvtune.core.errors import DataError, UsageError
 
 SUFFIXES = (".jsonl", ".json", ".csv", ".parquet")
@@ -39,26 +40,37 @@ def _expand(source: str) -> list[Path]:
     return paths
 
 
-def _open(path: Path):
+def _open(path: Path, binary: bool = False):
     try:
-        return open(path, encoding="utf-8", newline="")
+        if binary:
+            return open(path, "rb")
+        # utf-8-sig: a byte-order mark at the start (Windows editors write one) is dropped.
+        return open(path, encoding="utf-8-sig", newline="")
     except OSError as exc:
         raise UsageError(f"--dataset {path}: cannot read ({exc.strerror})") from exc
 
 
 def _jsonl_rows(path: Path):
-    with _open(path) as fh:
-        for lineno, line in enumerate(fh, 1):
+    """One row per line; an undecodable or malformed line is a :class:`BadRow`, so
+    ``--on-bad-row skip`` skips it and the rest of the file is still read."""
+    with _open(path, binary=True) as fh:
+        for lineno, raw in enumerate(fh, 1):
+            where = f"{path}:{lineno}"
+            if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                yield where, BadRow(f"{where}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at "
+                                    f"column {exc.start + 1}); save the file as UTF-8")
+                continue
             if not line.strip():
                 continue
             try:
-                yield f"{path}:{lineno}", json.loads(line)
+                yield where, json.loads(line)
             except json.JSONDecodeError as exc:
-                raise DataError(
-                    f"{path}:{lineno}: malformed JSON ({exc.msg} at column {exc.colno})"
-                ) from None
-            except UnicodeDecodeError:
-                raise DataError(f"{path}:{lineno}: not UTF-8 text") from None
+                yield where, BadRow(f"{where}: malformed JSON ({exc.msg} at column "
+                                    f"{exc.colno})")
 
 
 def _json_rows(path: Path):
@@ -69,6 +81,9 @@ def _json_rows(path: Path):
             raise DataError(
                 f"{path}:{exc.lineno}: malformed JSON ({exc.msg} at column {exc.colno})"
             ) from None
+        except UnicodeDecodeError as exc:
+            raise DataError(f"{path}: not UTF-8 text (at byte {exc.start}); save the file as "
+                            "UTF-8") from None
     if isinstance(data, dict):  # {"data": [...]} or {"train": [...]} layouts
         lists = [v for v in data.values() if isinstance(v, list)]
         if len(lists) != 1:
@@ -83,8 +98,15 @@ def _json_rows(path: Path):
 def _csv_rows(path: Path):
     with _open(path) as fh:
         reader = csv.DictReader(fh)
-        for row in reader:
-            yield f"{path}:{reader.line_num}", row
+        try:
+            for row in reader:
+                yield f"{path}:{reader.line_num}", row
+        except UnicodeDecodeError:
+            # A CSV record may span lines, so reading cannot resume after bad bytes.
+            raise DataError(f"{path}:{reader.line_num + 1}: not UTF-8 text; save the file as "
+                            "UTF-8") from None
+        except csv.Error as exc:
+            raise DataError(f"{path}:{reader.line_num}: malformed CSV ({exc})") from None
 
 
 def _parquet_rows(path: Path):
@@ -108,6 +130,7 @@ class FilesDataset:
     """Local .jsonl, .json, .csv or .parquet files (comma-separated, a folder, or a glob)."""
 
     name = "files"
+    options = ()  # the --dataset-option keys it reads
 
     def __init__(self, spec):
         self.spec = spec

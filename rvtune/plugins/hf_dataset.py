@@ -46,6 +46,7 @@ class HFDataset:
     """A Hugging Face dataset by id (--split, --revision, --config-name), cached for offline."""
 
     name = "hf"
+    options = ()  # the --dataset-option keys it reads
 
     def __init__(self, spec):
         self.spec = spec

@@ -16,6 +16,7 @@ class RiscvDataset:
     """
 
     name = "riscv"
+    options = ("holdout", "size")  # the --dataset-option keys it reads
 
     def __init__(self, spec):
         self.spec = spec

@@ -25,6 +25,7 @@ class RiscvPhrasings:
     """Hand-written RISC-V evaluation set (manual, terse, question, task styles); eval only."""
 
     name = "riscv-phrasings"
+    options = ()  # the --dataset-option keys it reads
     eval_only = True
 
     def __init__(self, spec):

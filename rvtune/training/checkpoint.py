@@ -21,20 +21,33 @@ def checkpoint_dir(root: Path, step: int) -> Path:
 
 
 def save_checkpoint(root: Path, step: int, adapters: dict, optimizer_state: dict,
-                    state: dict, keep: int = 3) -> Path:
+                    state: dict, keep: int = 3, adapter_config: dict | None = None) -> Path:
     """Write checkpoint ``step`` atomically and keep only the newest ``keep`` ones.
 
     ``adapters`` and ``optimizer_state`` are flat ``{name: mx.array}`` dicts
-    (``tree_flatten``); ``state`` is JSON (step, RNG keys, batch position, ...).
+    (``tree_flatten``); ``state`` is JSON (step, RNG keys, batch position, ...). With
+    ``adapter_config`` (mlx-lm's ``adapter_config.json``) the checkpoint is also an adapter
+    directory that ``--checkpoint STEP`` and ``mlx_lm.load`` read.
     """
     import mlx.core as mx
 
     root = Path(root)
     target = checkpoint_dir(root, step)
+    bad = first_non_finite(adapters)
+    if bad is not None:
+        from rvtune.core.errors import RvtuneError
+
+        kept = list_checkpoints(root)
+        raise RvtuneError(f"step {step}: adapter tensor '{bad}' holds NaN or inf, so no "
+                          "checkpoint was written and training stopped"
+                          + (f"; the last good checkpoint, {kept[-1]}, is kept" if kept else "")
+                          + ". Try a lower --learning-rate or a --warmup, in a new run")
     with atomic_path(target) as tmp:
         tmp.mkdir()
         mx.save_safetensors(str(tmp / "adapters.safetensors"), adapters)
         mx.save_safetensors(str(tmp / "optimizer.safetensors"), optimizer_state)
+        if adapter_config is not None:
+            (tmp / "adapter_config.json").write_text(json.dumps(adapter_config, indent=2))
         with open(tmp / "state.json", "w", encoding="utf-8") as fh:
             json.dump({**state, "step": step}, fh, indent=2)
             fh.flush()
@@ -44,6 +57,21 @@ def save_checkpoint(root: Path, step: int, adapters: dict, optimizer_state: dict
     for leftover in root.glob(f".{PREFIX}*"):  # temporaries of an earlier killed save
         shutil.rmtree(leftover, ignore_errors=True)
     return target
+
+
+def first_non_finite(arrays: dict) -> str | None:
+    """The name of the first array holding NaN or inf, or None (mlx or numpy arrays)."""
+    import numpy as np
+
+    for name, array in arrays.items():
+        if type(array).__module__.startswith("mlx"):
+            import mlx.core as mx
+
+            if not mx.all(mx.isfinite(array)).item():
+                return name
+        elif not np.isfinite(np.asarray(array)).all():
+            return name
+    return None
 
 
 def list_checkpoints(root: Path) -> list:

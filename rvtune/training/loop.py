@@ -170,6 +170,20 @@ def _is_oom(exc: BaseException) -> bool:
                                   "maximum allowed buffer", "failed to allocate"))
 
 
+def _stop_if_not_finite(loss_value: float, it: int, cfg, last_ckpt) -> None:
+    """Stop at the first NaN/inf loss (a NaN gradient shows in the next step's loss; each
+    checkpoint's own check keeps a NaN adapter from being saved)."""
+    import math
+
+    if math.isfinite(loss_value):
+        return
+    kept = (f"; the last good checkpoint, {last_ckpt}, is kept" if last_ckpt
+            else "; no checkpoint was written yet")
+    raise RvtuneError(f"step {it}: the training loss is {loss_value} (not finite), so "
+                      f"training stopped{kept}. Try a lower --learning-rate (it is "
+                      f"{cfg.learning_rate:g}), a --warmup, or check the data, in a new run")
+
+
 def train(job, make_step=make_step, loss=masked_loss):
     """Run ``job`` (a :class:`rvtune.core.jobs.TrainJob`) and return a
     :class:`rvtune.core.jobs.TrainResult`. Only rank 0 writes files and prints."""
@@ -213,6 +227,15 @@ def train(job, make_step=make_step, loss=masked_loss):
         raise UsageError(f"--batch-size {cfg.batch_size}: must be a multiple of the number "
                          f"of processes ({job.world_size}); each process takes batch-size / "
                          "processes rows of every step")
+    from dataclasses import replace
+
+    from .best import BEST_DIR, BestTracker, training_length
+
+    per_epoch = -(-len(train_rows) // cfg.batch_size)
+    cfg = job.config = replace(cfg, iters=training_length(cfg, len(train_rows), log))
+    if cfg.epochs and cfg.warmup >= cfg.iters:
+        raise UsageError(f"--warmup {cfg.warmup}: must be below the {cfg.iters} steps of "
+                         f"--epochs {cfg.epochs}")
     if cfg.grad_accumulation > cfg.iters:
         raise UsageError(f"--grad-accumulation {cfg.grad_accumulation}: more than --iters "
                          f"{cfg.iters}, so no update would happen")
@@ -228,15 +251,6 @@ def train(job, make_step=make_step, loss=masked_loss):
     train_data, valid_data = encode(train_rows), encode(valid_rows)
     for name, data in (("training", train_data), ("validation", valid_data)):
         if data.truncated:
-    from dataclasses import replace
-
-    from .best import BEST_DIR, BestTracker, training_length
-
-    per_epoch = -(-len(train_rows) // cfg.batch_size)
-    cfg = job.config = replace(cfg, iters=training_length(cfg, len(train_rows), log))
-    if cfg.epochs and cfg.warmup >= cfg.iters:
-        raise UsageError(f"--warmup {cfg.warmup}: must be below the {cfg.iters} steps of "
-                         f"--epochs {cfg.epochs}")
             log(f"{data.truncated} of {len(data)} {name} rows are longer than "
                 f"--max-seq-length {cfg.max_seq_length} and were truncated"
                 + (f" ({data.no_target} lost their whole answer)" if data.no_target else ""))
@@ -303,6 +317,7 @@ def train(job, make_step=make_step, loss=masked_loss):
     ckpt_root = run_dir / CHECKPOINTS
     metrics_path = run_dir / "metrics.jsonl"
     start, trained_tokens = 0, 0
+    tracker = BestTracker(patience=cfg.early_stop)
     if job.resume:
         found = latest_checkpoint(ckpt_root, warn=log)
         if found is None:
@@ -313,11 +328,11 @@ def train(job, make_step=make_step, loss=masked_loss):
         optimizer.state = tree_unflatten(list(opt_state.items()))
         start = int(state["step"])
         trained_tokens = int(state.get("trained_tokens", 0))
+        tracker.restore(state.get("best"))
         key = state["rng"]
         mx.random.seed((int(key[0]) << 32) | int(key[1]))
         if main:
             truncate_metrics(metrics_path, start)
-    tracker = BestTracker(patience=cfg.early_stop)
         log(f"Resuming from {path} (step {start} of {cfg.iters})")
         if start >= cfg.iters:
             log(f"Already at step {start}; raise --iters to train further")
@@ -328,7 +343,6 @@ def train(job, make_step=make_step, loss=masked_loss):
 
     def evaluate() -> float:
         model.eval()
-        tracker.restore(state.get("best"))
         total, count = mx.array(0.0), mx.array(0)
         for index in range(n_val):
             tokens, lengths, _ = valid_batches.batch(index)
@@ -350,11 +364,25 @@ def train(job, make_step=make_step, loss=masked_loss):
             dict(tree_flatten(optimizer.state)),
             {"rng": mx.random.state[0].tolist(), "batch_order": batches.position(it),
              "trained_tokens": trained_tokens, "seed": cfg.seed, "iters": cfg.iters,
+             "best": tracker.state(),
              "saved": time.strftime("%Y-%m-%dT%H:%M:%S")},
             keep=cfg.keep_checkpoints, adapter_config=adapter_settings(it))
         for callback in job.callbacks:
             callback.on_checkpoint(path, it)
         return path
+
+    def adapter_settings(it: int) -> dict:
+        local = Path(cfg.model).expanduser()
+        base = str(local.resolve()) if local.exists() else cfg.model
+        extra = {"rvtune": {
+            "base_model": cfg.model, "alpha": cfg.alpha, "step": it,
+            "target_modules": list(cfg.target_modules),
+            "quantize_on_load": ({"bits": quant.bits, "group_size": quant.group_size}
+                                 if quant.on_load else None),
+            "formatter": manifest.get("formatter"),
+            "stop_strings": manifest.get("stop_strings", []),
+            "has_bos": has_bos}}
+        return adapter_config(info, base, len(info.layers), extra)
 
     def report_val(it: int) -> float:
         tic = time.perf_counter()
@@ -371,7 +399,6 @@ def train(job, make_step=make_step, loss=masked_loss):
         if main:
             for callback in job.callbacks:
                 callback.on_val_report(record)
-             "best": tracker.state(),
         return value
 
     progress = Progress(metrics_path, cfg.iters, start, log, enabled=main,
@@ -379,19 +406,6 @@ def train(job, make_step=make_step, loss=masked_loss):
     last_train = last_val = None
     last_ckpt = None
     it = start
-    def adapter_settings(it: int) -> dict:
-        local = Path(cfg.model).expanduser()
-        base = str(local.resolve()) if local.exists() else cfg.model
-        extra = {"rvtune": {
-            "base_model": cfg.model, "alpha": cfg.alpha, "step": it,
-            "target_modules": list(cfg.target_modules),
-            "quantize_on_load": ({"bits": quant.bits, "group_size": quant.group_size}
-                                 if quant.on_load else None),
-            "formatter": manifest.get("formatter"),
-            "stop_strings": manifest.get("stop_strings", []),
-            "has_bos": has_bos}}
-        return adapter_config(info, base, len(info.layers), extra)
-
     interrupted = stopped_early = False
     grad = None
     window = {"loss": mx.array(0.0), "tokens": 0, "steps": 0, "time": 0.0}
@@ -410,6 +424,7 @@ def train(job, make_step=make_step, loss=masked_loss):
                                            it % cfg.grad_accumulation == 0)
                 window["loss"] = window["loss"] + value
                 mx.eval(state, window["loss"], grad)
+                _stop_if_not_finite(value.item(), it, cfg, last_ckpt)
                 window["tokens"] += ntok
                 window["steps"] += 1
                 window["time"] += time.perf_counter() - tic
@@ -437,9 +452,13 @@ def train(job, make_step=make_step, loss=masked_loss):
                 if valid_batches is not None and n_val and (
                         it % cfg.steps_per_eval == 0 or it == cfg.iters):
                     last_val = report_val(it)
+                    stopped_early = tracker.exhausted and it < cfg.iters
                 boundary = it % cfg.grad_accumulation == 0
                 if boundary and (it % cfg.save_every == 0 or it == cfg.iters or stopped_early):
                     last_ckpt = save(it)
+                if stopped_early:
+                    log(tracker.why_stopped(it))
+                    break
                 stopping = stop.requested
                 if job.world_size > 1 and boundary:
                     # Ctrl-C may reach the processes at different steps (or only some of
@@ -452,13 +471,9 @@ def train(job, make_step=make_step, loss=masked_loss):
                     log(f"Stopped at step {it}; checkpoint saved in {last_ckpt}. Continue "
                         f"with: rvtune run --resume {run_dir}")
                     interrupted = True
-                    stopped_early = tracker.exhausted and it < cfg.iters
                     break
     except (RuntimeError, MemoryError) as exc:
         if not _is_oom(exc):
-                if stopped_early:
-                    log(tracker.why_stopped(it))
-                    break
             raise
         advice = (memory.advice(model_config, cfg, available, job.world_size, longest)
                   if estimate is not None else "lower --batch-size or --max-seq-length")
@@ -474,6 +489,8 @@ def train(job, make_step=make_step, loss=masked_loss):
             adapter_dir = save_adapter_dir(run_dir / "adapters", weights, config)
             files["adapters"] = adapter_dir
             files["adapters.npz"] = save_npz(run_dir / "adapters.npz", weights, config)
+            if (run_dir / BEST_DIR).is_dir():
+                files[BEST_DIR] = run_dir / BEST_DIR
         plot = plot_losses(metrics_path, run_dir / "loss.png")
         if plot:
             files["loss.png"] = plot
@@ -488,5 +505,3 @@ def train(job, make_step=make_step, loss=masked_loss):
         seconds=time.perf_counter() - started, checkpoint=last_ckpt, files=files,
         best_step=tracker.step, best_score=tracker.best, best_metric=tracker.metric,
         stopped_early=stopped_early, epochs=round(it / per_epoch, 4))
-            if (run_dir / BEST_DIR).is_dir():
-                files[BEST_DIR] = run_dir / BEST_DIR
