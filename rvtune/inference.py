@@ -18,7 +18,8 @@ from pathlib import Path
 from rvtune.core.errors import UsageError
 
 
-def load(model=None, adapter_path=None, *, run=None, bits: int | None = None):
+def load(model=None, adapter_path=None, *, run=None, bits: int | None = None,
+         checkpoint: str | None = None):
     """Load a model and an optional adapter; returns ``(model, tokenizer)`` for
     ``mlx_lm.generate``.
 
@@ -26,13 +27,16 @@ def load(model=None, adapter_path=None, *, run=None, bits: int | None = None):
     directory (then its adapter and base model are used). ``adapter_path`` is an
     ``adapters.npz``, an MLX or PEFT adapter directory, or a run directory; without
     ``model`` the base model the adapter names is used. For a run, the base is quantized
-    as the trainer did (``bits`` overrides that; 0 loads it unquantized).
+    as the trainer did (``bits`` overrides that; 0 loads it unquantized). ``checkpoint``
+    picks a run's adapter: ``"best"`` (the default when the run kept one), ``"last"`` or
+    a step number.
     """
-    loaded = load_loaded(model, adapter_path, run=run, bits=bits)
+    loaded = load_loaded(model, adapter_path, run=run, bits=bits, checkpoint=checkpoint)
     return loaded.model, loaded.tokenizer
 
 
-def load_loaded(model=None, adapter_path=None, *, run=None, bits: int | None = None):
+def load_loaded(model=None, adapter_path=None, *, run=None, bits: int | None = None,
+                checkpoint: str | None = None):
     """Like :func:`load`, but returns the full :class:`rvtune.export.loading.Loaded`."""
     from rvtune.export.loading import is_run_dir, load_with_adapter
 
@@ -41,7 +45,8 @@ def load_loaded(model=None, adapter_path=None, *, run=None, bits: int | None = N
         run, model = model, None
     if model is None and adapter_path is None and run is None:
         raise UsageError("rvtune.load: give a model, an adapter_path or a run")
-    return load_with_adapter(model=model, adapter_path=adapter_path, run=run, bits=bits)
+    return load_with_adapter(model=model, adapter_path=adapter_path, run=run, bits=bits,
+                             checkpoint=checkpoint)
 
 
 @dataclass

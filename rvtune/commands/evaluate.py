@@ -38,6 +38,7 @@ def _config(params: dict):
         dataset = {k: v for k, v in vars(spec).items() if k != "source"}
     return EvalConfig(
         run=params["run"], model=params["model"], adapter=params["adapter"],
+        checkpoint=params["checkpoint"],
         data=params["data"], dataset=dataset, predictions=params["predictions"],
         limit=params["limit"], out=params["out"], overwrite=params["overwrite"],
         evaluator=params["evaluator"], formatter=params["formatter"], system=params["system"],
@@ -98,6 +99,9 @@ def _print_categories(summary: dict) -> None:
 @click.option("--adapter", default=None,
               help="Adapter to evaluate: adapters.npz, an MLX or PEFT adapter dir, a run dir "
                    "or a checkpoint (with --run: instead of the run's final adapter).")
+@click.option("--checkpoint", default=None, metavar="best|last|STEP",
+              help="Which adapter of the run: best (the lowest validation loss; the default "
+                   "when the run kept one), last, or a checkpoint's step.")
 @_data_options_group
 @click.option("--predictions", type=click.Path(dir_okay=False), default=None,
               help="Score an existing jsonl of {reference, prediction, category?} without a model.")

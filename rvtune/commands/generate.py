@@ -16,6 +16,9 @@ load_options = _stack(
                  help="Base model [default: the one the run / adapter was trained on]."),
     click.option("--adapter", default=None, type=click.Path(),
                  help="adapters.npz, an MLX or PEFT adapter directory, or a run directory."),
+    click.option("--checkpoint", default=None, metavar="best|last|STEP",
+                 help="Which adapter of the run: best (the lowest validation loss; the "
+                      "default when the run kept one), last, or a checkpoint's step."),
     click.option("--bits", type=int, default=None,
                  help="Quantize the base to this many bits (0 = full precision) "
                       "[default: as the run trained]."),
@@ -46,9 +49,10 @@ class Session:
 
         run = params["run_dir"]
         if run is None and params["model"] is None and params["adapter"] is None:
-            run = find_run()
+            run = find_run(checkpoint=params["checkpoint"])
         self.loaded = load_with_adapter(model=params["model"], adapter_path=params["adapter"],
-                                        run=run, bits=params["bits"])
+                                        run=run, bits=params["bits"],
+                                        checkpoint=params["checkpoint"])
         self.format = prompt_format(self.loaded.run, self.loaded.adapter,
                                     formatter=params["formatter"], system=params["system"],
                                     instruction_template=params["instruction_template"],

@@ -65,7 +65,7 @@ def load_models(config, log) -> dict:
     from rvtune.export.loading import base_settings, load_base, read_run, run_of_adapter
     from rvtune.inference import load_loaded, prompt_format
 
-    run = read_run(config.run) if config.run else None
+    run = read_run(config.run, getattr(config, "checkpoint", None)) if config.run else None
     if run is None and config.adapter:
         run = run_of_adapter(config.adapter)
     fmt = prompt_format(run=run, formatter=config.formatter, system=config.system,

@@ -38,7 +38,7 @@ def run_of(request):
     from .loading import read_run, run_of_adapter
 
     if request.run_dir is not None:
-        return read_run(request.run_dir)
+        return read_run(request.run_dir, options(request).get("checkpoint"))
     adapter = options(request).get("adapter")
     return run_of_adapter(adapter) if adapter else None
 

@@ -19,6 +19,9 @@ class RunInfo:
     path: Path
     config: dict = field(default_factory=dict)
     manifest: dict = field(default_factory=dict)
+    #: Which adapter of the run: ``best`` (default; the last one when there is no best),
+    #: ``last``, or a step number with a checkpoint.
+    checkpoint: str | None = None
 
     @property
     def model(self) -> str | None:
@@ -34,13 +37,38 @@ class RunInfo:
 
     @property
     def adapter_path(self) -> Path:
-        """The run's adapter: ``adapters/`` (mlx-lm layout), else ``adapters.npz``."""
+        """The run's adapter per :attr:`checkpoint`: ``best-adapters/`` (the lowest
+        validation loss) when the run kept one, else the last: ``adapters/`` (mlx-lm
+        layout) or ``adapters.npz``; or checkpoint STEP's."""
+        from rvtune.training.best import BEST_DIR
+
+        which = str(self.checkpoint or "best")
+        if which == "best" and (self.path / BEST_DIR / "adapters.safetensors").exists():
+            return self.path / BEST_DIR
+        if which not in ("best", "last"):
+            return self._step_path(which)
         if (self.path / "adapters" / "adapters.safetensors").exists():
             return self.path / "adapters"
         if (self.path / "adapters.npz").exists():
             return self.path / "adapters.npz"
         raise UsageError(f"run {self.path}: has no adapter yet (adapters/ or adapters.npz); "
                          "finish or resume training first (rvtune run --resume)")
+
+
+    def _step_path(self, which: str) -> Path:
+        from rvtune.training.checkpoint import checkpoint_dir, list_checkpoints
+
+        if not which.isdigit():
+            raise UsageError(f"--checkpoint {which}: use best, last or a step number")
+        path = checkpoint_dir(self.path / "checkpoints", int(which))
+        if not (path / "adapter_config.json").exists():
+            steps = [str(int(p.name.split("-")[1])) for p in
+                     list_checkpoints(self.path / "checkpoints")
+                     if (p / "adapter_config.json").exists()]
+            raise UsageError(f"--checkpoint {which}: run {self.path} has no checkpoint of "
+                             f"step {which}; it has: {', '.join(steps) or 'none'} (or use "
+                             "best / last)")
+        return path
 
 
 def is_run_dir(path: Path) -> bool:
@@ -68,8 +96,9 @@ def _read_yaml(path: Path) -> dict:
     return flat
 
 
-def read_run(path) -> RunInfo:
-    """Read a run directory's ``config.yaml`` and ``data/manifest.json``."""
+def read_run(path, checkpoint: str | None = None) -> RunInfo:
+    """Read a run directory's ``config.yaml`` and ``data/manifest.json``; ``checkpoint``
+    picks its adapter (see :attr:`RunInfo.checkpoint`)."""
     path = Path(path).expanduser()
     if not path.exists():
         raise UsageError(f"--run {path}: no such directory; give a directory written by "
@@ -86,31 +115,34 @@ def read_run(path) -> RunInfo:
         except (OSError, json.JSONDecodeError):
             raise DataError(f"{manifest_path}: not valid JSON; the run's data directory is "
                             "damaged, prepare it again") from None
-    return RunInfo(path.resolve(), config, manifest)
+    return RunInfo(path.resolve(), config, manifest,
+                   checkpoint=None if checkpoint is None else str(checkpoint))
 
 
-def find_run(path=None) -> RunInfo:
+def find_run(path=None, checkpoint: str | None = None) -> RunInfo:
     """The run at ``path``; else the current directory if it is a run; else the newest run
     under ``./runs`` (``runs/latest`` when it exists)."""
     if path is not None:
-        return read_run(path)
+        return read_run(path, checkpoint)
     here = Path.cwd()
     if is_run_dir(here):
-        return read_run(here)
+        return read_run(here, checkpoint)
     runs = here / RUNS_DIR
     if is_run_dir(runs / "latest"):
-        return read_run(runs / "latest")
+        return read_run(runs / "latest", checkpoint)
     candidates = [p for p in runs.iterdir() if is_run_dir(p)] if runs.is_dir() else []
     if not candidates:
         raise UsageError("no run found here (no config.yaml in the current directory and "
                          "no runs/<name>/); pass --run RUN_DIR, or train one with `rvtune run`")
-    return read_run(max(candidates, key=lambda p: (p / "config.yaml").stat().st_mtime))
+    return read_run(max(candidates, key=lambda p: (p / "config.yaml").stat().st_mtime),
+                    checkpoint)
 
 
 def run_of_adapter(path) -> RunInfo | None:
-    """The run an adapter path belongs to (the run itself, or its adapters/ or .npz)."""
+    """The run an adapter path belongs to (the run itself, its adapters/, .npz, best
+    adapters or a checkpoint)."""
     path = Path(path).expanduser().resolve()
-    for candidate in (path, path.parent, path.parent.parent):
+    for candidate in (path, path.parent, path.parent.parent, path.parent.parent.parent):
         if is_run_dir(candidate):
             return read_run(candidate)
     return None
@@ -166,21 +198,26 @@ def adapter_quantization(adapter: LoraAdapter) -> tuple[int, int]:
 
 
 def load_with_adapter(model: str | None = None, adapter_path=None, run=None,
-                      bits: int | None = None) -> Loaded:
+                      bits: int | None = None, checkpoint: str | None = None) -> Loaded:
     """Load a base model and put an adapter of any kind on it (LoRA layers, unfused).
 
     ``adapter_path`` may be ``adapters.npz``, an MLX or PEFT adapter directory, or a run
     directory; ``run`` (a path or :class:`RunInfo`) gives the adapter and the base model's
     settings; an explicit ``model`` wins over both. ``bits`` overrides the quantization.
+    ``checkpoint`` picks a run's adapter: best (default), last or a step number.
     """
     if run is not None and not isinstance(run, RunInfo):
-        run = read_run(run)
+        run = read_run(run, checkpoint)
+    elif run is not None and checkpoint is not None:
+        run.checkpoint = str(checkpoint)
     if adapter_path is None and run is not None:
         adapter_path = run.adapter_path
     adapter = None
     if adapter_path is not None:
         if run is None:
             run = run_of_adapter(adapter_path)
+            if run is not None and checkpoint is not None:
+                run.checkpoint = str(checkpoint)
         if adapter_kind(adapter_path) == "run" and run is not None:
             adapter_path = run.adapter_path
         adapter = read_adapter(adapter_path)

@@ -60,8 +60,9 @@ class Progress:
     """The live bar (step, loss, tokens/s, peak memory, ETA) plus ``metrics.jsonl``."""
 
     def __init__(self, metrics_path: Path | None, total: int, start: int, log: RunLog,
-                 enabled: bool = True, live: bool | None = None):
+                 enabled: bool = True, live: bool | None = None, per_epoch: int | None = None):
         self.metrics_path = Path(metrics_path) if metrics_path else None
+        self.per_epoch = per_epoch  # set when training by --epochs: lines show the epoch
         self.total, self.start = total, start
         self.log = log
         self.enabled = enabled
@@ -111,7 +112,7 @@ class Progress:
                              tps=f"{info['tokens_per_second']:.0f}",
                              mem=f"{info['peak_memory_gb']:.2f} GB")
         eta = info.get("eta_seconds")
-        line = (f"step {info['step']}/{self.total}  loss {info['loss']:.4f}  "
+        line = (f"{self._where(info['step'])}  loss {info['loss']:.4f}  "
                 f"lr {info['learning_rate']:.2e}  {info['tokens_per_second']:.0f} tok/s  "
                 f"peak {info['peak_memory_gb']:.2f} GB"
                 + (f"  ETA {_clock(eta)}" if eta is not None else ""))
@@ -125,8 +126,17 @@ class Progress:
         if not self.enabled:
             return
         self._record({"type": "val", **info})
-        self.log(f"step {info['step']}/{self.total}  validation loss {info['val_loss']:.4f} "
-                 f"({info['val_seconds']:.1f}s)")
+        self.log(f"{self._where(info['step'])}  validation loss {info['val_loss']:.4f} "
+                 f"({info['val_seconds']:.1f}s)" + ("  new best" if info.get("best") else ""))
+
+
+    def _where(self, step: int) -> str:
+        if not self.per_epoch or not step:
+            return f"step {step}/{self.total}"
+        epoch, index = divmod(step - 1, self.per_epoch)
+        epochs = -(-self.total // self.per_epoch)
+        return (f"epoch {epoch + 1}/{epochs} step {index + 1}/{self.per_epoch} "
+                f"(step {step}/{self.total})")
 
 
 def _clock(seconds: float) -> str:
