@@ -104,10 +104,12 @@ class RvtuneGroup(click.Group):
             owner = self._plugin_owner(ctx.invoked_subcommand)
             if owner is None:
                 raise
-            raise click.ClickException(
+            error = click.ClickException(
                 f"plugin command '{ctx.invoked_subcommand}' from {owner} failed: "
                 f"{type(exc).__name__}: {exc} (report it to that plugin's authors; --debug "
-                "shows the traceback)") from None
+                "shows the traceback)")
+            error.exit_code = 70  # an internal error, of the plugin (docs/errors.md)
+            raise error from None
 
     def _plugin_owner(self, name) -> str | None:
         if name is None or name in COMMANDS:

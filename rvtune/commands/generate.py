@@ -73,6 +73,22 @@ class Session:
                         on_text=(lambda piece: click.echo(piece, nl=False)) if stream else None)
 
 
+def _check_prompt(prompt: str, params: dict) -> None:
+    """Refuse what cannot be answered before the model loads (seconds to minutes)."""
+    from rvtune.core.datasets import MAX_FIELD_CHARS
+    from rvtune.core.errors import UsageError
+
+    if not prompt.strip():
+        raise UsageError("PROMPT is empty; give the text to answer (or '-' to read stdin)")
+    if len(prompt) > MAX_FIELD_CHARS:
+        raise UsageError(f"PROMPT is {len(prompt):,} characters, over the {MAX_FIELD_CHARS:,} "
+                         "rvtune accepts; shorten it")
+    if params["max_tokens"] < 1:
+        raise UsageError(f"--max-tokens {params['max_tokens']}: must be 1 or more")
+    if params["temp"] < 0 or not 0 < params["top_p"] <= 1:
+        raise UsageError("--temp must be 0 or more and --top-p above 0 and at most 1")
+
+
 @click.command()
 @load_options
 @click.argument("prompt")
@@ -84,6 +100,7 @@ def generate(prompt, **params):
     """
     if prompt == "-":
         prompt = sys.stdin.read().strip()
+    _check_prompt(prompt, params)
     Session(params).answer(prompt)
     click.echo()
 
@@ -95,6 +112,9 @@ def chat(**params):
 
     Each request is answered on its own, the way the model was trained (single-turn).
     """
+    from rvtune.core.errors import RvtuneError
+
+    _check_prompt("-", params)
     session = Session(params)
     where = session.loaded.run.path if session.loaded.run else (
         session.loaded.adapter.source if session.loaded.adapter else session.loaded.model_path)
@@ -111,5 +131,10 @@ def chat(**params):
             continue
         if line in ("/quit", "/exit", "/q"):
             return
+        try:
+            _check_prompt(line, params)
+        except RvtuneError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            continue
         session.answer(line)
         click.echo()

@@ -83,7 +83,9 @@ def environment_error(exc: BaseException) -> RvtuneError | None:
     fix = _OS_FIXES.get(name)
     if fix is None:
         return None
-    path = exc.filename if exc.filename is not None else "?"
+    if exc.filename is None:
+        return RvtuneError(f"{fix} ({name})")
+    path = str(exc.filename)
     if exc.filename2 is not None:
         path = f"{path} -> {exc.filename2}"
     return RvtuneError(f"{path}: {fix} ({name})")

@@ -98,6 +98,11 @@ def hold(target, option: str = ""):
     _held.add(str(target))
     try:
         yield
+    except OSError as exc:
+        # A failed write() or flush() names no file: it happened while writing ``target``.
+        if exc.filename is None and exc.errno is not None:
+            exc.filename = str(target)
+        raise
     finally:
         _held.discard(str(target))
         try:
