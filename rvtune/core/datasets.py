@@ -48,6 +48,9 @@ def choose_adapter(spec: DatasetSpec, registry):
     adapter = _choose_adapter(spec, registry)
     known = getattr(adapter, "options", None)
     if known is not None:
+        from rvtune.formats.messages import CHAT_OPTIONS
+
+        known = tuple(known) + CHAT_OPTIONS
         unknown = sorted(set(spec.options) - set(known))
         if unknown:
             accepted = ", ".join(known) if known else "none"
@@ -103,6 +106,10 @@ def check_row(where: str, row, spec: DatasetSpec) -> Example:
         raise DataError(row.message)
     if not isinstance(row, dict):
         raise DataError(f"{where}: row is a {type(row).__name__}, expected an object")
+    from rvtune.formats.messages import chat_example, is_chat_row
+
+    if is_chat_row(row, spec.options):
+        return chat_example(where, row, spec.options)
     values = []
     for role, fld in (("prompt", spec.prompt_field), ("completion", spec.completion_field)):
         if fld not in row:

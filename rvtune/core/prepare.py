@@ -18,6 +18,7 @@ from .atomic import _kill_point, write_json
 from .datasets import DatasetSpec, Example, check_row, choose_adapter
 from .errors import DataError, UsageError
 from .plugins import registry as get_registry
+from rvtune.formats.messages import check_renders, dedupe_prompt, format_record
 
 SPLITS = ("train", "valid", "test")
 FILTERS = ("assembles",)
@@ -258,6 +259,7 @@ def _prepare(config: PrepareConfig, out: Path, progress) -> PrepareResult:
                     progress(stats["read"])
                 try:
                     example = check_row(where, row, config.dataset)
+                    check_renders(formatter, example)
                 except DataError as exc:
                     if config.on_bad_row == "fail":
                         raise DataError(f"{exc} (or pass --on-bad-row skip)") from None
@@ -269,7 +271,7 @@ def _prepare(config: PrepareConfig, out: Path, progress) -> PrepareResult:
                 group = row.get(config.group_field) if config.group_field else None
                 if isinstance(group, (str, int)) and str(group):
                     example.extra[config.group_field] = str(group)
-                keys.append(_row_key(example.prompt, example.completion))
+                keys.append(_row_key(dedupe_prompt(example), example.completion))
                 fh.write(json.dumps([example.where, example.prompt, example.completion,
                                      example.extra], ensure_ascii=False) + "\n")
         # Keep the first occurrence of every (prompt, completion).
@@ -291,7 +293,7 @@ def _prepare(config: PrepareConfig, out: Path, progress) -> PrepareResult:
                     group = example.extra.get(config.group_field) if config.group_field else None
                     grouped += group is not None
                     group_keys.append(_row_key("\x01group", group) if group is not None
-                                      else _row_key(example.prompt, example.completion))
+                                      else _row_key(dedupe_prompt(example), example.completion))
                     dst.write(json.dumps([example.prompt, example.completion, example.extra],
                                          ensure_ascii=False) + "\n")
                     kept += 1
@@ -335,9 +337,7 @@ def _prepare(config: PrepareConfig, out: Path, progress) -> PrepareResult:
             with open(unique, encoding="utf-8") as fh:
                 for index, line in enumerate(fh):
                     prompt, completion, extra = json.loads(line)
-                    head, tail = formatter.split(prompt, completion)
-                    record = {"text": head + tail, "prefix": head,
-                              "input": prompt, "target": completion, **extra}
+                    record = format_record(formatter, prompt, completion, extra)
                     name = SPLITS[split_of[index]]
                     handles[name].write(json.dumps(record, ensure_ascii=False) + "\n")
                     counts[name] += 1

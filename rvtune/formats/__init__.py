@@ -5,9 +5,9 @@ completion that follows it, so training and inference always agree and the train
 mask the loss on the prompt part.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from rvtune.core.errors import UsageError
+from rvtune.core.errors import DataError, UsageError
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,21 @@ class Formatter:
         """The full training example."""
         head, tail = self.split(prompt, completion)
         return head + tail
+
+    def render_messages(self, messages: list) -> list:
+        """A conversation (``[{"role", "content"}]``, see :mod:`rvtune.formats.messages`) as
+        ``(text, trained)`` pieces in order; ``trained`` marks assistant turns, the text
+        that carries loss. This default handles one user turn and one answer (after an
+        optional system message); chat formatters override it for longer conversations."""
+        system = messages[0]["content"] if messages[0]["role"] == "system" else None
+        turns = messages[1:] if system is not None else messages
+        if [m["role"] for m in turns] != ["user", "assistant"]:
+            raise DataError(f"formatter '{self.name}' renders one prompt and one answer, not "
+                            f"a conversation of {len(turns)} turns; use --formatter chatml, "
+                            "chat-template or plain")
+        fmt = self if system is None else type(self)(replace(self.options, system=system))
+        head, tail = fmt.split(turns[0]["content"], turns[1]["content"])
+        return [(head, False), (tail, True)]
 
     def describe(self) -> dict:
         """Settings recorded in manifests so a run can be reproduced."""

@@ -73,3 +73,29 @@ class ChatTemplateFormatter(Formatter):
 
     def render_completion(self, completion: str) -> str:
         return self.split("", completion)[1]
+
+    def render_messages(self, messages: list) -> list:
+        """The template applied to ever longer prefixes of the conversation: what each
+        assistant turn adds (up to the next turn) carries loss. Refused when the template
+        rewrites earlier turns as the conversation grows."""
+        messages = [dict(m) for m in messages]
+        for message in messages:
+            if message["role"] == "user":
+                message["content"] = self.prompt_text(message["content"])
+        if self.options.system and messages[0]["role"] != "system":
+            messages.insert(0, {"role": "system", "content": self.options.system})
+        pieces, done = [], ""
+        for index, message in enumerate(messages):
+            if message["role"] != "assistant":
+                continue
+            head = self.tokenizer.apply_chat_template(messages[:index], tokenize=False,
+                                                      add_generation_prompt=True)
+            full = self.tokenizer.apply_chat_template(messages[:index + 1], tokenize=False)
+            if not head.startswith(done) or not full.startswith(head):
+                raise DataError(
+                    f"the chat template of '{self.options.tokenizer}' renders turn {index} "
+                    "differently once later turns follow, so its assistant turns cannot be "
+                    "masked; use --formatter chatml or plain")
+            pieces += [(head[len(done):], False), (full[len(head):], True)]
+            done = full
+        return pieces

@@ -20,3 +20,22 @@ class PlainFormatter(Formatter):
 
     def render_completion(self, completion: str) -> str:
         return f" {completion}"
+
+    def render_messages(self, messages: list) -> list:
+        """``System:``/``User:`` lines, then ``Assistant:`` and the answer; an answer and
+        the newline that ends it (before the next ``User:``) carry loss."""
+        pieces = []
+        system = self.options.system
+        for index, message in enumerate(messages):
+            role, content = message["role"], message["content"]
+            if role == "system":
+                system = content
+            elif role == "user":
+                pieces.append((f"User: {self.prompt_text(content)}\n", False))
+            else:
+                last = index == len(messages) - 1
+                pieces.append(("Assistant:", False))
+                pieces.append((self.render_completion(content) + ("" if last else "\n"), True))
+        if system:
+            pieces.insert(0, (f"System: {system}\n", False))
+        return pieces
