@@ -26,6 +26,10 @@ HINTS = {
 @click.option("--adapter", type=click.Path(exists=False), default=None,
               help="Export this adapter (adapters.npz, MLX or PEFT directory) instead of a "
                    "run's.")
+@click.option("--from-peft", "from_peft", type=click.Path(file_okay=False), default=None,
+              metavar="DIR",
+              help="Convert this Hugging Face PEFT LoRA directory into rvtune/MLX form "
+                   "(--format mlx by default, or npz), checked against its base model.")
 @click.option("--model", default=None,
               help="Base model [default: the one the run / adapter was trained on].")
 @click.option("--checkpoint", default=None, metavar="best|last|STEP",
@@ -42,8 +46,8 @@ HINTS = {
               help="fused/gguf: most the fused logits may drift from base + adapter, as a "
                    "share of the adapter's effect on them [default: 0.1].")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output.")
-def export(run_dir, fmt, out, fuse, adapter, model, checkpoint, dequantize, modelfile,
-           max_delta_error, max_drift, overwrite):
+def export(run_dir, fmt, out, fuse, adapter, from_peft, model, checkpoint, dequantize,
+           modelfile, max_delta_error, max_drift, overwrite):
     """Export a trained adapter: npz, mlx, peft, fused (merged model) or gguf.
 
     `rvtune export --fuse` fuses the run in the current directory (or the newest run) into
@@ -54,6 +58,13 @@ def export(run_dir, fmt, out, fuse, adapter, model, checkpoint, dequantize, mode
     from rvtune.core.jobs import ExportRequest
     from rvtune.core.plugins import registry
 
+    if from_peft:
+        from rvtune.training.peft_in import check_peft_dir
+
+        if adapter or run_dir:
+            raise UsageError("--from-peft DIR names the adapter; drop --adapter / --run")
+        adapter = check_peft_dir(from_peft, model, log=click.echo)
+        fmt = fmt or "mlx"
     if fuse:
         if fmt not in (None, "fused"):
             raise UsageError(f"--fuse means --format fused; drop --format {fmt} or --fuse")

@@ -289,6 +289,10 @@ def train(job, make_step=make_step, loss=masked_loss):
         log(f"Model is stored quantized ({quant.bits} bits); --bits is not applied again")
     mx.random.seed(cfg.seed)
     info = apply_lora(model, cfg)
+    if cfg.adapter_init and not job.resume:
+        from .peft_in import init_from_adapter
+
+        init_from_adapter(model, cfg.adapter_init, cfg, log)
     _maybe_fast_qmm(model, log)
     modules = ", ".join(f"{path} x{count}" for path, count in info.adapted.items())
     log(f"LoRA rank {cfg.rank}, alpha {cfg.alpha:g} -> scale {cfg.scale:g}, dropout "
