@@ -472,8 +472,13 @@ def _run(ctx, params: dict, world) -> None:
                          f"of processes ({world.size()}); each process takes batch-size / "
                          "processes rows of every step")
 
+    from rvtune.core.prepare import check_config
+
+    from .options import prepare_config
+
+    check_config(prepare_config(params, "data"))  # bad data options fail before any write
     held = contextlib.ExitStack()  # rank 0's lock on the run directory, for the whole run
-    claimed = {"created": False, "restart": False}
+    claimed = {"created": False, "restart": False, "parent": None}
 
     def make_run_dir() -> str:
         from rvtune.core.locks import hold
@@ -481,6 +486,8 @@ def _run(ctx, params: dict, world) -> None:
 
         path = (Path(params["run_dir"]).expanduser() if resume
                 else _new_run_dir(params["run_dir"]))
+        if not path.parent.exists():
+            claimed["parent"] = path.parent  # runs/ itself, made for this run
         held.enter_context(hold(path, "--resume " if resume else "--run-dir "))
         if resume and not list_checkpoints(path / "checkpoints"):
             # Stopped before its first checkpoint: nothing to continue, so start over there
@@ -505,16 +512,21 @@ def _run(ctx, params: dict, world) -> None:
                       resume and not restart)
         except BaseException:
             if main and claimed["created"]:
-                _drop_unresumable(run_dir)
+                _drop_unresumable(run_dir, claimed["parent"])
             raise
 
 
-def _drop_unresumable(run_dir: Path) -> None:
+def _drop_unresumable(run_dir: Path, made_parent: Path | None = None) -> None:
     """A run that failed before its first checkpoint leaves nothing behind."""
     import shutil
 
     if _never_checkpointed(run_dir):
         shutil.rmtree(run_dir, ignore_errors=True)
+        if made_parent is not None:
+            try:
+                made_parent.rmdir()  # only when empty: another run may have landed there
+            except OSError:
+                pass
 
 
 def _train_in(ctx, params: dict, world, config, trainer_cls, run_dir: Path,

@@ -82,6 +82,7 @@ def hold(target, option: str = ""):
     if str(target) in _held:
         yield
         return
+    made = [d for d in [target.parent, *target.parent.parents] if not d.exists()]
     target.parent.mkdir(parents=True, exist_ok=True)
     path = lock_path(target)
     try:
@@ -110,6 +111,11 @@ def hold(target, option: str = ""):
         except OSError:
             pass
         os.close(fd)
+        for directory in made:  # deepest first; a failed write leaves no empty folders
+            try:
+                directory.rmdir()
+            except OSError:
+                break
 
 
 _held: set = set()

@@ -77,7 +77,8 @@ def make_formatter(config: PrepareConfig):
     return cls(FormatOptions(config.system, config.instruction_template, config.tokenizer))
 
 
-def _check_config(config: PrepareConfig) -> None:
+def check_config(config: PrepareConfig) -> None:
+    """Refuse settings that cannot work, before anything is read or written."""
     for name, value in (("--valid-fraction", config.valid_fraction),
                         ("--test-fraction", config.test_fraction)):
         if not 0 <= value < 1:
@@ -215,7 +216,7 @@ def prepare(config: PrepareConfig, progress=None) -> PrepareResult:
 
     ``progress`` is an optional callable taking the number of rows read so far.
     """
-    _check_config(config)
+    check_config(config)
     out = Path(config.out).expanduser()
     from .locks import hold
 
