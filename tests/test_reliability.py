@@ -354,3 +354,58 @@ def test_register_commands_failure_shows_as_failed(tmp_path):
     proc = run_rvtune("plugins", "--json", env=env)
     rows = {r["name"]: r for r in json.loads(proc.stdout)}
     assert rows["bad"]["status"] == "failed" and "'rvtune-bad'" in proc.stderr
+
+
+# --- configs and options -----------------------------------------------------------------
+
+
+def invoke(args, cwd):
+    from click.testing import CliRunner
+
+    from rvtune.cli import cli
+
+    old = os.getcwd()
+    os.chdir(cwd)
+    try:
+        return CliRunner().invoke(cli, [str(a) for a in args])
+    finally:
+        os.chdir(old)
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("runn:\n  seed: 1\n", "'runn' is not a command section"),
+    ("prepare:\n  seed: {a: 1}\n", "'seed' must be a single value"),
+    ("seed: abc\n", "'seed': 'abc' is not a valid integer"),
+    ("prepare:\n  valid-fraction: .nan\n", "'valid-fraction': nan is not a finite number"),
+])
+def test_config_errors_name_the_file_and_key(tmp_path, text, expected):
+    config = tmp_path / "c.yaml"
+    config.write_text(text)
+    result = invoke(["prepare", "--config", config], tmp_path)
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"Error: --config {config}: ") and expected in result.stderr
+
+
+def test_options_that_read_everything_or_nothing_are_refused(tmp_path, sample_jsonl):
+    for args, expected in (
+            (["--dataset", ""], "--dataset is empty"),
+            (["--dataset", "riscv", "--dataset-option", "holdot=row"],
+             "--dataset-option holdot: the 'riscv' dataset adapter has no such option; it "
+             "takes: holdout, size"),
+            (["--dataset", sample_jsonl, "--limit", "0"], "--limit 0: must be 1 or more"),
+            (["--dataset", "riscv", "--dataset-size", "-5"], "--dataset-size -5: must be 1")):
+        result = invoke(["prepare", "--out", tmp_path / "o", *args], tmp_path)
+        assert result.exit_code == 2 and expected in result.stderr, result.stderr
+        assert not (tmp_path / "o").exists()
+
+
+def test_preset_adapts_the_warmup_and_shows_in_print_config(tmp_path):
+    import yaml
+
+    from rvtune.training.presets import get_preset
+
+    settings = get_preset("smollm2").resolved(False)
+    result = invoke(["run", "--preset", "smollm2", "--iters", "5", "--print-config"], tmp_path)
+    shown = yaml.safe_load(result.stdout)["run"]
+    assert shown["iters"] == 5 and 0 <= shown["warmup"] < 5
+    assert shown["learning-rate"] == settings["learning_rate"] and "model" not in shown

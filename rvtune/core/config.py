@@ -95,7 +95,7 @@ def _options_from(data: dict, command: click.Command, path: Path, ctx=None) -> d
             try:
                 param.type_cast_value(ctx, value)
             except click.BadParameter as exc:
-                raise UsageError(f"--config {path}: '{key}': {exc.format_message()}") from None
+                raise UsageError(f"--config {path}: '{key}': {exc.message}") from None
         values[name] = value
     return values
 
