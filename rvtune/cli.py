@@ -155,6 +155,12 @@ def cli(debug):
     stage (datasets, prompt formats, trainers, exporters, evaluators) is a plugin.
 
     Start with `rvtune run --preset tiny` (offline, about two minutes on a laptop CPU).
+
+    Exit codes: 0 success; 1 bad input content or environment (a data row, a model or
+    adapter file, a full or read-only disk, a NaN loss); 2 bad command line or config file;
+    75 busy (another rvtune process writes the same output); 70 internal error (rvtune or
+    a plugin); 130 interrupted. Every error is one line; --debug shows the traceback
+    (docs/errors.md).
     """
 
 
