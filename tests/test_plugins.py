@@ -203,7 +203,8 @@ def test_example_plugin_installs_and_works_through_the_cli(rvtune_cli, tmp_path)
     listed = json.loads(rvtune_cli("plugins", "--json", env=env, check=True).stdout)
     alpaca = [r for r in listed if r["name"] == "alpaca"][0]
     assert alpaca["distribution"] == "rvtune-alpaca-formatter" and alpaca["version"] == "0.1.0"
-    assert alpaca["registers"] == {"formatter": ["alpaca"]} and not alpaca["builtin"]
+    assert alpaca["registers"] == {"formatter": ["alpaca"], "logger": ["csv"]}
+    assert not alpaca["builtin"]
     src = write_jsonl(tmp_path / "d.jsonl", SAMPLE_ROWS)
     proc = rvtune_cli("prepare", "--dataset", src, "--formatter", "alpaca",
                       "--out", tmp_path / "o", env=env)

@@ -61,6 +61,21 @@ def register_evaluators(register):
 
 
 @hookspec
+def register_loggers(register):
+    """Register metrics loggers: classes that send each training and validation record
+    somewhere besides ``metrics.jsonl`` (which stays the source of truth).
+
+    A logger class has ``name``, a docstring, ``__init__(self, run_dir, config)`` taking
+    the run directory (a ``Path``) and the run's settings (a dict), ``log(self, record)``
+    and ``close(self)``. ``record`` is one line of ``metrics.jsonl``: ``type`` (``train``
+    or ``val``), ``step``, ``epoch`` and the values (``loss``, ``learning_rate``,
+    ``val_loss``...). ``rvtune run --log-to NAME`` turns a logger on; it runs on rank 0
+    only. Import the library it needs inside ``__init__`` and raise
+    :class:`rvtune.core.errors.MissingDependencyError` saying what to install.
+    """
+
+
+@hookspec
 def register_commands(cli):
     """Add commands to the ``rvtune`` click group: ``cli.command()(my_function)``.
 

@@ -29,6 +29,7 @@ DEFAULT_PLUGINS = (
     "rvtune.plugins.exporters",
     "rvtune.plugins.riscv_evaluator",
     "rvtune.plugins.mlx_trainer",
+    "rvtune.plugins.loggers",
 )
 
 

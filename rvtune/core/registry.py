@@ -10,6 +10,7 @@ KINDS = {
     "trainer": ("register_trainers", "trainer"),
     "exporter": ("register_exporters", "exporter"),
     "evaluator": ("register_evaluators", "evaluator"),
+    "logger": ("register_loggers", "metrics logger"),
 }
 
 

@@ -203,6 +203,10 @@ def train(job, make_step=make_step, loss=masked_loss):
 
     cfg = job.config
     cfg.check()
+    if job.is_main and cfg.log_to:
+        from .loggers import check_loggers
+
+        check_loggers(cfg.log_to)
     world = mx.distributed.init()
     job.rank, job.world_size = world.rank(), world.size()
     main = job.is_main
@@ -405,6 +409,10 @@ def train(job, make_step=make_step, loss=masked_loss):
                 callback.on_val_report(record)
         return value
 
+    from .loggers import Loggers, open_loggers
+
+    loggers = open_loggers(cfg.log_to, run_dir, cfg.to_dict()) if main else Loggers()
+    job.callbacks = [*job.callbacks, loggers]
     progress = Progress(metrics_path, cfg.iters, start, log, enabled=main,
                         per_epoch=per_epoch if cfg.epochs else None)
     last_train = last_val = None
@@ -416,7 +424,7 @@ def train(job, make_step=make_step, loss=masked_loss):
     loop_start, loop_first = time.perf_counter(), start
     model.train()
     try:
-        with progress, _StopOnCtrlC(log) as stop:
+        with progress, loggers, _StopOnCtrlC(log) as stop:
             if valid_batches is not None and start == 0 and n_val:
                 last_val = report_val(0)
             for it in range(start + 1, cfg.iters + 1):

@@ -1,4 +1,6 @@
-"""An rvtune plugin adding the ``alpaca`` prompt formatter."""
+"""An rvtune plugin adding the ``alpaca`` prompt formatter and a ``csv`` metrics logger."""
+
+import csv
 
 import rvtune
 from rvtune.formats import Formatter
@@ -20,3 +22,27 @@ class AlpacaFormatter(Formatter):
 @rvtune.hookimpl
 def register_formatters(register):
     register(AlpacaFormatter)
+
+
+class CsvLogger:
+    """Metrics as RUN/metrics.csv (one row per train or validation record)."""
+
+    name = "csv"
+    columns = ("type", "step", "epoch", "loss", "val_loss", "learning_rate")
+
+    def __init__(self, run_dir, config):
+        self.file = open(run_dir / "metrics.csv", "w", newline="", encoding="utf-8")
+        self.writer = csv.DictWriter(self.file, self.columns, extrasaction="ignore")
+        self.writer.writeheader()
+
+    def log(self, record):
+        self.writer.writerow(record)
+        self.file.flush()
+
+    def close(self):
+        self.file.close()
+
+
+@rvtune.hookimpl
+def register_loggers(register):
+    register(CsvLogger)
