@@ -99,6 +99,16 @@ def prompt_format(run=None, adapter=None, formatter: str | None = None,
     return PromptFormat(instance, stops, bool(getattr(instance, "has_bos", False)))
 
 
+def check_sampling(max_tokens: int, temp: float, top_p: float) -> None:
+    """Refuse sampling settings that cannot work (commands call it before loading a model)."""
+    if max_tokens < 1:
+        raise UsageError(f"--max-tokens {max_tokens}: must be at least 1")
+    if temp < 0:
+        raise UsageError(f"--temp {temp}: must be 0 (greedy) or more")
+    if not 0 < top_p <= 1:
+        raise UsageError(f"--top-p {top_p}: must be above 0 and at most 1")
+
+
 def generate(model, tokenizer, prompt_text: str, *, max_tokens: int = 256, temp: float = 0.0,
              top_p: float = 1.0, seed: int = 0, stop_strings=(), has_bos: bool = False,
              on_text=None) -> str:
@@ -108,12 +118,7 @@ def generate(model, tokenizer, prompt_text: str, *, max_tokens: int = 256, temp:
     from mlx_lm.generate import stream_generate
     from mlx_lm.sample_utils import make_sampler
 
-    if max_tokens < 1:
-        raise UsageError(f"--max-tokens {max_tokens}: must be at least 1")
-    if temp < 0:
-        raise UsageError(f"--temp {temp}: must be 0 (greedy) or more")
-    if not 0 < top_p <= 1:
-        raise UsageError(f"--top-p {top_p}: must be above 0 and at most 1")
+    check_sampling(max_tokens, temp, top_p)
     mx.random.seed(seed)
     stops = [s for s in stop_strings if s]
     hf = getattr(tokenizer, "_tokenizer", tokenizer)

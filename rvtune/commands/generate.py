@@ -83,10 +83,9 @@ def _check_prompt(prompt: str, params: dict) -> None:
     if len(prompt) > MAX_FIELD_CHARS:
         raise UsageError(f"PROMPT is {len(prompt):,} characters, over the {MAX_FIELD_CHARS:,} "
                          "rvtune accepts; shorten it")
-    if params["max_tokens"] < 1:
-        raise UsageError(f"--max-tokens {params['max_tokens']}: must be 1 or more")
-    if params["temp"] < 0 or not 0 < params["top_p"] <= 1:
-        raise UsageError("--temp must be 0 or more and --top-p above 0 and at most 1")
+    from rvtune.inference import check_sampling
+
+    check_sampling(params["max_tokens"], params["temp"], params["top_p"])
 
 
 @click.command()
