@@ -68,3 +68,42 @@ class BestTracker:
     def restore(self, state: dict | None) -> None:
         if state and state.get("metric") == self.metric:
             self.best, self.step, self.since = state["best"], state["step"], state["since"]
+
+
+#: Validation rows answered (greedily) for ``--select-by exact|assembles``.
+SELECT_ROWS = 8
+
+
+class GenerationScore:
+    """``--select-by exact|assembles``: answer the first :data:`SELECT_ROWS` validation rows
+    greedily and score them with the ``riscv`` evaluator; the share that passes ``metric``
+    picks the best adapter (higher wins). The random state is left as it was, so training
+    continues exactly as without it."""
+
+    def __init__(self, metric: str, rows: list, manifest: dict, tokenizer):
+        from rvtune.plugins.riscv_evaluator import RiscvEvaluator
+
+        self.metric = metric
+        self.rows = rows[:SELECT_ROWS]
+        self.stop_strings = tuple(manifest.get("stop_strings") or ())
+        self.has_bos = bool(manifest.get("has_bos"))
+        longest = max((len(tokenizer.encode(r["target"])) for r in self.rows), default=1)
+        self.max_tokens = min(256, 2 * longest + 8)
+        self.evaluator = RiscvEvaluator()
+        self.evaluator.prepare()  # a missing assembler is said before training starts
+
+    def __call__(self, model, tokenizer) -> float:
+        import mlx.core as mx
+
+        from rvtune.evaluation.generate import generate_batch
+
+        key = mx.random.state[0].tolist()
+        try:
+            answers = generate_batch(model, tokenizer, [r["prefix"] for r in self.rows],
+                                     batch_size=len(self.rows), max_tokens=self.max_tokens,
+                                     stop_strings=self.stop_strings, has_bos=self.has_bos)
+        finally:
+            mx.random.seed((int(key[0]) << 32) | int(key[1]))  # as resuming does
+        scores = self.evaluator.score([r["target"] for r in self.rows], answers)
+        decided = [s[self.metric] for s in scores if s.get(self.metric) is not None]
+        return sum(map(bool, decided)) / len(decided) if decided else 0.0

@@ -325,7 +325,13 @@ def train(job, make_step=make_step, loss=masked_loss):
     ckpt_root = run_dir / CHECKPOINTS
     metrics_path = run_dir / "metrics.jsonl"
     start, trained_tokens = 0, 0
-    tracker = BestTracker(patience=cfg.early_stop)
+    tracker = BestTracker(metric=cfg.select_by, lower=cfg.select_by == "val_loss",
+                          patience=cfg.early_stop)
+    score = None
+    if cfg.select_by != "val_loss" and valid_rows:
+        from .best import GenerationScore
+
+        score = GenerationScore(cfg.select_by, valid_rows, manifest, tokenizer)
     if job.resume:
         found = latest_checkpoint(ckpt_root, warn=log)
         if found is None:
@@ -397,7 +403,11 @@ def train(job, make_step=make_step, loss=masked_loss):
         value = evaluate()
         record = {"step": it, "epoch": round(it / per_epoch, 4), "val_loss": value,
                   "val_seconds": time.perf_counter() - tic}
-        if tracker.update(it, value):
+        if score is not None:
+            model.eval()
+            record[cfg.select_by] = score(model, tokenizer)
+            model.train()
+        if tracker.update(it, record[cfg.select_by]):
             record["best"] = True
             if main:
                 save_adapter_dir(run_dir / BEST_DIR,

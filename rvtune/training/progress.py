@@ -127,7 +127,9 @@ class Progress:
             return
         self._record({"type": "val", **info})
         self.log(f"{self._where(info['step'])}  validation loss {info['val_loss']:.4f} "
-                 f"({info['val_seconds']:.1f}s)" + ("  new best" if info.get("best") else ""))
+                 f"({info['val_seconds']:.1f}s)"
+                 + "".join(f"  {k} {info[k]:.3f}" for k in ("exact", "assembles") if k in info)
+                 + ("  new best" if info.get("best") else ""))
 
 
     def _where(self, step: int) -> str:

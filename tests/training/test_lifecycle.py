@@ -136,3 +136,29 @@ def test_best_adapter_is_kept_and_early_stop_says_why(make_job, small_data, tmp_
     with pytest.raises(UsageError, match="--checkpoint 1: run .* has no checkpoint of step 1; "
                                          "it has: 3, 6"):
         info.adapter_path
+
+
+@pytest.mark.slow
+def test_select_by_exact_scores_validation_answers_and_keeps_training_exact(make_job,
+                                                                            small_data,
+                                                                            tmp_path):
+    import shutil
+
+    if not shutil.which("llvm-mc"):
+        pytest.skip("needs llvm-mc (the RISC-V assembler) for the riscv evaluator")
+    plain = make_job(run_dir=tmp_path / "plain", data_dir=small_data, iters=8,
+                     steps_per_eval=4, dropout=0.1)
+    train(plain)
+    job = make_job(run_dir=tmp_path / "exact", data_dir=small_data, iters=8,
+                   steps_per_eval=4, dropout=0.1, select_by="exact")
+    result = train(job)
+    vals = records(job.run_dir, "val")
+    assert [r["step"] for r in vals] == [0, 4, 8]
+    assert all(0.0 <= r["exact"] <= 1.0 for r in vals)
+    top = max(r["exact"] for r in vals)
+    assert result.best_metric == "exact" and result.best_score == top
+    assert result.best_step == next(r["step"] for r in vals if r["exact"] == top)
+    # generating at each validation leaves the random state (dropout masks) untouched
+    a = [r["loss"] for r in records(tmp_path / "plain")]
+    b = [r["loss"] for r in records(job.run_dir)]
+    assert b == pytest.approx(a, abs=1e-6)
