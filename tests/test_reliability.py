@@ -93,6 +93,23 @@ def test_two_concurrent_prepares_one_wins(tmp_path, sample_jsonl):
     assert json.loads((out / "manifest.json").read_text())["source"] == str(fifo)
 
 
+def test_run_dir_and_resume_are_locked(tmp_path, sample_jsonl):
+    run = tmp_path / "runs" / "x"
+    first = holder(run)
+    try:
+        proc = run_rvtune("run", "--dataset", sample_jsonl, "--run-dir", run, cwd=tmp_path)
+        assert f"--run-dir {run}: in use by process {first.pid}" in one_line(proc, 75)
+        assert not run.exists()
+        run.mkdir()
+        (run / "config.yaml").write_text(f"run:\n  dataset: {sample_jsonl}\n")
+        proc = run_rvtune("run", "--resume", run, cwd=tmp_path)
+        assert f"--resume {run}: in use by process {first.pid}" in one_line(proc, 75)
+        assert sorted(p.name for p in run.iterdir()) == ["config.yaml"]
+    finally:
+        first.kill()
+        first.wait()
+
+
 def test_export_and_eval_outputs_are_locked(tmp_path):
     adapter = make_adapter(tmp_path / "a.npz")
     out = tmp_path / "mlx"
@@ -140,7 +157,8 @@ def test_kill_between_the_renames_of_overwrite_keeps_the_old_output(tmp_path):
     killed = run_rvtune("export", "--adapter", adapter, "--format", "mlx", "--out", out,
                         "--overwrite", env={"RVTUNE_TEST_KILL_AT": "atomic-between-renames"})
     assert killed.returncode == -signal.SIGKILL
-    assert not out.exists() and (tmp_path / ".mlx.old").is_dir()  # the kill's moment
+    assert not out.exists()  # the kill's moment: the old copy is only set aside
+    assert len(list(tmp_path.glob(".mlx.*.old"))) == 1
     # The next command puts the old copy back before deciding anything.
     again = run_rvtune("export", "--adapter", adapter, "--format", "mlx", "--out", out)
     assert "already exists" in one_line(again, 2)

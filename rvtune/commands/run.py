@@ -210,12 +210,12 @@ def _apply_preset(ctx, params: dict, log) -> None:
         log(f"NOTE: {preset.notice}.")
 
 
-def _new_run_dir(value) -> Path:
+def _new_run_dir(value, taken=()) -> Path:
     if value:
         return Path(value).expanduser()
     stamp = time.strftime("%Y%m%d-%H%M%S")
     path, n = Path("runs") / stamp, 1
-    while path.exists():
+    while path.exists() or path in taken:
         n += 1
         path = Path("runs") / f"{stamp}-{n}"
     return path
@@ -484,11 +484,22 @@ def _run(ctx, params: dict, world) -> None:
         from rvtune.core.locks import hold
         from rvtune.training.checkpoint import list_checkpoints
 
+        from rvtune.core.errors import BusyError
+
         path = (Path(params["run_dir"]).expanduser() if resume
                 else _new_run_dir(params["run_dir"]))
         if not path.parent.exists():
             claimed["parent"] = path.parent  # runs/ itself, made for this run
-        held.enter_context(hold(path, "--resume " if resume else "--run-dir "))
+        taken = []
+        while True:
+            try:
+                held.enter_context(hold(path, "--resume " if resume else "--run-dir "))
+                break
+            except BusyError:
+                if resume or params["run_dir"]:
+                    raise
+                taken.append(path)  # a run started in the same second: take the next name
+                path = _new_run_dir(None, taken)
         if resume and not list_checkpoints(path / "checkpoints"):
             # Stopped before its first checkpoint: nothing to continue, so start over there
             # with the saved options (the directory stays usable instead of blocking).

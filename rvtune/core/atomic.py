@@ -26,7 +26,13 @@ def _alive(pid: int) -> bool:
 
 
 def _old_of(target: Path) -> Path:
-    return target.with_name(f".{target.name}.old")
+    # The pid tells a copy set aside by a live writer (mid-swap) from a killed one's.
+    return target.with_name(f".{target.name}.{os.getpid()}.old")
+
+
+def _pid_of(leftover: Path, target: Path) -> int | None:
+    pid = leftover.name[len(target.name) + 2:].split(".", 1)[0]
+    return int(pid) if pid.isdigit() else None
 
 
 def recover(target) -> None:
@@ -34,18 +40,17 @@ def recover(target) -> None:
     when the kill came between the two renames of a replacement (or drop it when the new
     copy made it), and remove temporaries whose process is gone."""
     target = Path(target)
-    old = _old_of(target)
-    if old.exists() or old.is_symlink():
-        if target.exists() or target.is_symlink():
-            _remove(old)
-        else:
-            os.replace(old, target)
     if not target.parent.is_dir():
         return
-    for leftover in target.parent.glob(f".{glob_escape(target.name)}.*.tmp"):
-        pid = leftover.name[len(target.name) + 2:].split(".", 1)[0]
-        if pid.isdigit() and not _alive(int(pid)):
-            _remove(leftover)
+    for suffix in ("old", "tmp"):
+        for leftover in target.parent.glob(f".{glob_escape(target.name)}.*.{suffix}"):
+            pid = _pid_of(leftover, target)
+            if pid is None or _alive(pid):
+                continue
+            if suffix == "old" and not (target.exists() or target.is_symlink()):
+                os.replace(leftover, target)  # killed between the renames: put it back
+            else:
+                _remove(leftover)
 
 
 def glob_escape(name: str) -> str:

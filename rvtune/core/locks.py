@@ -84,7 +84,7 @@ def hold(target, option: str = ""):
         return
     made = [d for d in [target.parent, *target.parent.parents] if not d.exists()]
     target.parent.mkdir(parents=True, exist_ok=True)
-    path = lock_path(target)
+    path = lock_path(target.parent.resolve() / target.name)  # one lock whatever the spelling
     try:
         fd = _acquire(path, target, option)
     except OSError as exc:
