@@ -15,14 +15,42 @@ class Exporter:
     default_name = ""
 
     def export(self, request) -> Path:
-        """Write the export for ``request`` (a :class:`rvtune.core.jobs.ExportRequest`)
-        atomically and return the path written."""
+        """Check the adapter against its base model, write the export for ``request`` (a
+        :class:`rvtune.core.jobs.ExportRequest`) atomically and return the path written."""
+        from .check import check_against_base
+
         out = Path(request.out)
+        adapter, _run = read_request_adapter(request)
+        check_against_base(adapter)
         self.write(request, out)
+        for path in self.outputs(out, options(request)):
+            readable(path)
         return out
 
     def write(self, request, out: Path) -> None:
         raise NotImplementedError
+
+    def default_out(self, opts: dict) -> str:
+        """The output's name under ``RUN/exports/`` for these options."""
+        return self.default_name
+
+    def outputs(self, out: Path, opts: dict) -> list:
+        """Every path the export writes (``out`` and anything beside it)."""
+        return [out]
+
+
+def readable(path: Path) -> None:
+    """Give written files the mode every other rvtune output has (0644 under the usual
+    umask; temporary files may have been created private)."""
+    import os
+
+    path = Path(path)
+    if not path.exists():
+        return
+    mask = os.umask(0)
+    os.umask(mask)
+    for item in [path, *(path.rglob("*") if path.is_dir() else [])]:
+        item.chmod((0o777 if item.is_dir() else 0o666) & ~mask)
 
 
 def options(request) -> dict:

