@@ -235,6 +235,31 @@ def test_mount_point_as_out_works(tmp_path, sample_jsonl):
         assert not [p for p in volume.iterdir() if p.name.startswith(".rvtune-work")]
 
 
+def test_permission_denied_is_one_line_naming_the_directory():
+    """As an unprivileged user (root ignores permissions): a directory it cannot write."""
+    import shutil
+    import tempfile
+
+    if os.geteuid() != 0 or not shutil.which("setpriv"):
+        pytest.skip("needs root and setpriv to run a command as another user")
+    locked = Path(tempfile.mkdtemp())
+    locked.chmod(0o755)
+    try:
+        proc = subprocess.run(
+            ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable,
+             "-m", "rvtune", "prepare", "--dataset", "riscv", "--dataset-size", "50", "--out",
+             str(locked / "data")], capture_output=True, text=True, cwd="/",
+            env={**os.environ, "HOME": "/tmp", "HF_HUB_OFFLINE": "1"})
+        if "Permission denied" in proc.stderr and "Error:" not in proc.stderr:
+            pytest.skip("the environment is not readable by an unprivileged user")
+        line = one_line(proc, 1)
+        assert line == (f"Error: {locked}: permission denied; fix the permissions or choose "
+                        "another path (EACCES)")
+        assert list(locked.iterdir()) == []
+    finally:
+        shutil.rmtree(locked)
+
+
 def test_name_too_long_is_one_line(tmp_path, sample_jsonl):
     line = one_line(run_rvtune("prepare", "--dataset", sample_jsonl, "--out",
                                tmp_path / ("x" * 300)), 1)

@@ -88,7 +88,10 @@ def hold(target, option: str = ""):
     try:
         fd = _acquire(path, target, option)
     except OSError as exc:
-        if exc.errno not in (errno.EACCES, errno.EPERM, errno.EROFS) or not target.is_dir():
+        if exc.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
+            raise
+        if not target.is_dir():
+            exc.filename = str(target.parent)  # the directory that cannot be written
             raise
         path = target / f".rvtune{SUFFIX}"  # the parent is not ours to write: lock inside
         fd = _acquire(path, target, option)
