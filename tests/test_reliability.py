@@ -166,6 +166,20 @@ def test_kill_between_the_renames_of_overwrite_keeps_the_old_output(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.npz", "mlx"]
 
 
+def test_kill_before_the_rename_of_a_file_keeps_it_and_the_next_write_cleans_up(tmp_path):
+    adapter = make_adapter(tmp_path / "a.npz")
+    out = tmp_path / "copy.npz"
+    run_rvtune("export", "--adapter", adapter, "--format", "npz", "--out", out, check=True)
+    before = out.read_bytes()
+    killed = run_rvtune("export", "--adapter", adapter, "--format", "npz", "--out", out,
+                        "--overwrite", env={"RVTUNE_TEST_KILL_AT": "atomic-before-replace"})
+    assert killed.returncode == -signal.SIGKILL
+    assert out.read_bytes() == before and len(list(tmp_path.glob(".copy.npz.*.tmp"))) == 1
+    run_rvtune("export", "--adapter", adapter, "--format", "npz", "--out", out, "--overwrite",
+               check=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.npz", "copy.npz"]
+
+
 def test_leftover_temporaries_of_a_killed_write_are_removed(tmp_path):
     from rvtune.core.atomic import write_json
 
@@ -329,6 +343,10 @@ def test_run_failing_before_its_first_checkpoint_leaves_nothing(tmp_path, sample
     assert "--batch-size 64: larger than the training set" in one_line(proc, 2)
     assert sorted(p.name for p in runs.iterdir()) == ["good", "latest"]
     assert os.readlink(runs / "latest") == "good"
+    (runs / "mine").mkdir()  # an empty directory the user made is emptied, not removed
+    proc = run_rvtune("run", "--preset", "tiny", "--dataset", sample_jsonl, "--batch-size",
+                      "64", "--run-dir", runs / "mine", cwd=tmp_path)
+    assert proc.returncode == 2 and list((runs / "mine").iterdir()) == []
 
 
 @pytest.mark.slow

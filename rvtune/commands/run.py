@@ -478,7 +478,7 @@ def _run(ctx, params: dict, world) -> None:
 
     check_config(prepare_config(params, "data"))  # bad data options fail before any write
     held = contextlib.ExitStack()  # rank 0's lock on the run directory, for the whole run
-    claimed = {"created": False, "restart": False, "parent": None}
+    claimed = {"created": False, "restart": False, "parent": None, "existed": False}
 
     def make_run_dir() -> str:
         from rvtune.core.locks import hold
@@ -509,6 +509,7 @@ def _run(ctx, params: dict, world) -> None:
         elif not resume:
             _claim_new_run_dir(path, echo)
         claimed["created"] = not resume or claimed["restart"]
+        claimed["existed"] = path.exists()  # an empty directory the user made stays
         path.mkdir(parents=True, exist_ok=True)
         _write_config(path, {**params, "resume": None} if resume else params)
         return str(path)
@@ -523,15 +524,19 @@ def _run(ctx, params: dict, world) -> None:
                       resume and not restart)
         except BaseException:
             if main and claimed["created"]:
-                _drop_unresumable(run_dir, claimed["parent"])
+                _drop_unresumable(run_dir, claimed["parent"], claimed["existed"])
             raise
 
 
-def _drop_unresumable(run_dir: Path, made_parent: Path | None = None) -> None:
+def _drop_unresumable(run_dir: Path, made_parent: Path | None = None,
+                      existed: bool = False) -> None:
     """A run that failed before its first checkpoint leaves nothing behind."""
     import shutil
 
     if _never_checkpointed(run_dir):
+        if existed:
+            _clear(run_dir)
+            return
         shutil.rmtree(run_dir, ignore_errors=True)
         if made_parent is not None:
             try:

@@ -86,6 +86,7 @@ def atomic_path(target, suffix: str = ""):
             _replace(tmp, target)
             _remove(old)
         else:
+            _kill_point("atomic-before-replace")
             _replace(tmp, target)
     finally:
         if tmp.exists() or tmp.is_symlink():
