@@ -83,7 +83,11 @@ def atomic_path(target, suffix: str = ""):
             _remove(old)
             _replace(target, old)
             _kill_point("atomic-between-renames")
-            _replace(tmp, target)
+            try:
+                _replace(tmp, target)
+            except BaseException:
+                os.replace(old, target)  # the old copy goes back at once
+                raise
             _remove(old)
         else:
             _kill_point("atomic-before-replace")

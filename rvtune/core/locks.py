@@ -36,6 +36,8 @@ def _holder(fd) -> str:
     try:
         os.lseek(fd, 0, os.SEEK_SET)
         info = json.loads(os.read(fd, 4096).decode("utf-8") or "{}")
+        if not info:
+            return "another process that is just starting"
         return (f"process {info.get('pid', '?')} ({info.get('command', '?')}), "
                 f"since {info.get('since', '?')}")
     except (OSError, ValueError):
