@@ -83,3 +83,8 @@ def test_epochs_best_adapter_and_checkpoint_choice(cli_in, tmp_path):
     generated = cli_in("generate", "--run", run, "--checkpoint", "last", "--max-tokens", "4",
                        "Add a0 and a1 into a2.")
     assert generated.exit_code == 0, generated.output
+    evaluated = cli_in("eval", "--run", run, "--checkpoint", "8", "--limit", "2",
+                       "--no-compare-base", "--max-tokens", "8", "--generate-only",
+                       "--out", "ev")
+    assert evaluated.exit_code == 0, evaluated.output
+    assert "with adapter " in evaluated.output and "step-0000008" in evaluated.output
