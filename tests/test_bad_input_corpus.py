@@ -216,7 +216,19 @@ def _cases():
                                         "not-ours"]),
               ("run-dir-not-empty", ["run", "--dataset", "good.jsonl", "--run-dir",
                                      "not-ours"]),
-              ("run-resume-not-a-run", ["run", "--resume", "not-ours"])]
+              ("run-resume-not-a-run", ["run", "--resume", "not-ours"]),
+              ("run-resume-not-utf8", ["run", "--resume", "latin-run"]),
+              ("export-run-not-utf8", ["export", "--run", "latin-run", "--format", "npz"]),
+              ("run-resume-garbage-yaml", ["run", "--resume", "garbage-run"]),
+              ("export-run-garbage-yaml", ["export", "--run", "garbage-run", "--format", "npz"])]
+    for size in ("abc", "-3", "2.5", "true", "0"):
+        cases.append((f"prepare-riscv-size={size}", ["prepare", "--dataset", "riscv",
+                                                     "--dataset-option", f"size={size}"]))
+    for command in (["prepare", "--dataset", "good.jsonl", "--out"],
+                    ["run", "--dataset", "good.jsonl", "--run-dir"],
+                    ["export", "--adapter", "good.npz", "--format", "mlx", "--out"],
+                    ["eval", "--predictions", "pred-good.jsonl", "--out"]):
+        cases.append((f"{command[0]}-out-under-a-file", [*command, "good.jsonl/sub"]))
     return cases
 
 
@@ -239,6 +251,9 @@ def corpus(tmp_path_factory):
     (root / "pred-good.jsonl").write_text('{"reference": "nop", "prediction": "nop"}\n')
     for name, data in CONFIGS.items():
         (root / name).write_bytes(data)
+    for name, text in (("latin-run", b"run:\n  model: caf\xe9\n"), ("garbage-run", b"run: [\n")):
+        (root / name).mkdir()
+        (root / name / "config.yaml").write_bytes(text)
     (root / "not-ours").mkdir()
     (root / "not-ours" / "keep.txt").write_text("mine")
     rng = np.random.default_rng(0)

@@ -154,9 +154,14 @@ def _saved_params(ctx, params: dict) -> dict:
         raise UsageError(f"--resume {run_dir}: no config.yaml there; give a directory that "
                          "`rvtune run` created")
     try:
-        saved = (yaml.safe_load(path.read_text()) or {}).get("run") or {}
+        saved = yaml.safe_load(path.read_text(encoding="utf-8-sig")) or {}
     except yaml.YAMLError as exc:
         raise UsageError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{path}: not UTF-8 text; save it as UTF-8") from None
+    saved = (saved.get("run") if isinstance(saved, dict) else None) or {}
+    if not isinstance(saved, dict):
+        raise UsageError(f"{path}: its 'run' section is not a mapping of options")
     merged = {k.replace("-", "_"): v for k, v in saved.items()}
     for name, value in params.items():
         if name in NOT_SAVED or not _explicit(ctx, name):

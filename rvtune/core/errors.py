@@ -59,6 +59,8 @@ _OS_FIXES = {
     "EXDEV": "cannot move a file across filesystems; write to a directory on the same disk",
     "EISDIR": "is a directory; give a file path",
     "ENOTDIR": "a part of the path is a file, not a directory; fix the path",
+    "EEXIST": "already exists and is in the way (a file where a directory is needed?); "
+              "remove it or choose another path",
     "EMFILE": "too many open files; raise the limit (ulimit -n)",
     "EBUSY": "the path is busy (a mount point?); write to a directory inside it",
     "ENOENT": "no such file or directory; check the path",

@@ -81,7 +81,7 @@ def _read_yaml(path: Path) -> dict:
 
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
+    except (OSError, yaml.YAMLError, UnicodeDecodeError) as exc:
         raise DataError(f"{path}: cannot read the run's settings ({type(exc).__name__}); "
                         "the run directory is damaged") from None
     if not isinstance(data, dict):

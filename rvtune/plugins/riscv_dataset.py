@@ -28,7 +28,11 @@ class RiscvDataset:
     def rows(self):
         from rvtune.riscv.generate import generate_rows
 
-        size = self.spec.size or self.spec.options.get("size") or DEFAULT_SIZE
+        size = self.spec.size if self.spec.size is not None else self.spec.options.get(
+            "size", DEFAULT_SIZE)
+        if not isinstance(size, int) or isinstance(size, bool) or size < 1:
+            raise UsageError(f"--dataset-option size={size}: give a whole number of rows, 1 "
+                             "or more")
         for index, row in enumerate(generate_rows(size=int(size), seed=self.spec.seed)):
             if self.holdout == "instruction":
                 row["group"] = row["group"].split("|")[0]
