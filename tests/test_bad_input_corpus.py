@@ -46,6 +46,10 @@ JSONL = {
     "huge-field": json.dumps({"description": HUGE, "instructions": "nop"}).encode(),
     "nan-literal": b'{"description": NaN, "instructions": "nop"}\n',
     "too-few-rows": GOOD[0].encode(),
+    "deep-nesting": b"[" * 100_000 + b"]" * 100_000 + b"\n",
+    "huge-integer": b'{"description": ' + b"1" * 5000 + b', "instructions": "x"}\n',
+    "inf-number": b'{"description": 1e999, "instructions": "nop"}\n',
+    "duplicate-keys-non-string": b'{"description": "a", "description": 5, "instructions": "x"}\n',
 }
 
 CSV = {
@@ -140,6 +144,8 @@ PREDICTIONS = {
     "pred-bad-bytes": b'{"reference": "\xff", "prediction": "nop"}\n',
     "pred-empty": b"",
     "pred-number-fields": b'{"reference": 1, "prediction": 2}\n',
+    "pred-deep-nesting": b"[" * 100_000 + b"]" * 100_000 + b"\n",
+    "pred-bom-then-garbage": b"\xef\xbb\xbf{x\n",
 }
 
 EVAL_OPTIONS = [

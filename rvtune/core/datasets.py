@@ -87,6 +87,21 @@ def _looks_like_path(source: str) -> bool:
 KEEP_COLUMNS = ("category", "style")
 
 
+def load_json(text: str):
+    """``json.loads`` whose every failure is a ``json.JSONDecodeError``: nesting too deep for
+    the parser, or a number too long to convert, included (a row, never a crash)."""
+    import json
+
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        raise
+    except RecursionError:
+        raise json.JSONDecodeError("nested too deeply", text, 0) from None
+    except ValueError as exc:  # e.g. an integer of more than 4300 digits
+        raise json.JSONDecodeError(str(exc).split(";")[0], text, 0) from None
+
+
 class BadRow:
     """What an adapter yields for a row it could not read (bad bytes, malformed JSON), so
     that ``--on-bad-row skip`` skips it like any other bad row."""

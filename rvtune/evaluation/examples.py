@@ -5,6 +5,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from rvtune.core.datasets import load_json
 from rvtune.core.errors import DataError, UsageError
 
 #: The category of an example whose row has none.
@@ -60,7 +61,7 @@ def _rows_of(fh, path: Path, limit: int | None):
             if limit is not None and count >= limit:
                 return
             try:
-                row = json.loads(line)
+                row = load_json(line)
             except json.JSONDecodeError as exc:
                 raise DataError(f"{path}:{number}: not valid JSON ({exc.msg}); "
                                 "expected one JSON object per line") from None

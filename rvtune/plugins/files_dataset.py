@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 
 import rvtune
-from rvtune.core.datasets import BadRow
+from rvtune.core.datasets import BadRow, load_json
 from rvtune.core.errors import DataError, UsageError
 
 SUFFIXES = (".jsonl", ".json", ".csv", ".parquet")
@@ -67,7 +67,7 @@ def _jsonl_rows(path: Path):
             if not line.strip():
                 continue
             try:
-                yield where, json.loads(line)
+                yield where, load_json(line)
             except json.JSONDecodeError as exc:
                 yield where, BadRow(f"{where}: malformed JSON ({exc.msg} at column "
                                     f"{exc.colno})")
@@ -76,7 +76,7 @@ def _jsonl_rows(path: Path):
 def _json_rows(path: Path):
     with _open(path) as fh:
         try:
-            data = json.load(fh)
+            data = load_json(fh.read())
         except json.JSONDecodeError as exc:
             raise DataError(
                 f"{path}:{exc.lineno}: malformed JSON ({exc.msg} at column {exc.colno})"
