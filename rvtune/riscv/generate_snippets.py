@@ -146,10 +146,10 @@ def _index(rng):
 
 
 def _const(rng):
-    s = _xregs(2)(rng)
-    return {**s, "k": rng.randint(1, 2047), "off": rng.choice([0, 4, 8, 16, 24]),
-            **dict(zip(("width", "st"), rng.choice([("word", "sw"), ("doubleword", "sd"),
-                                                      ("halfword", "sh"), ("byte", "sb")])))}
+    width, st, top = rng.choice([("word", "sw", 2047), ("doubleword", "sd", 2047),
+                                 ("halfword", "sh", 2047), ("byte", "sb", 255)])
+    return {**_xregs(1)(rng), "k": rng.randint(1, top), "off": rng.choice([0, 4, 8, 16, 24]),
+            "width": width, "st": st}
 
 
 def _bit(rng):
@@ -203,7 +203,7 @@ KINDS: list[Kind] = [
         "manual": ["Copies {r1} to {r3}, then replaces it with {r2} unless {r1} is less than "
                    "{r2} as {sg} numbers."],
     }, label="skip"),
-    Kind("sum-loop", _count, "li {r1}, 0\nli {tmp}, {k}\n{label}:\nadd {r1}, {r1}, {tmp}\n"
+    Kind("sum-loop", _count1, "li {r1}, 0\nli {tmp}, {k}\n{label}:\nadd {r1}, {r1}, {tmp}\n"
          "addi {tmp}, {tmp}, -1\nbnez {tmp}, {label}", {
         "task": ["Sum the integers from 1 to {k} into {r1} using {tmp} as a counter.",
                  "Loop {k} times, adding the counter {tmp} (counting down from {k}) to {r1}, "

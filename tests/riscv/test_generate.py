@@ -128,3 +128,19 @@ def test_every_row_assembles(seed):
     assert bad == []
     encoded = {r["style"] for r, x in zip(rows, results) if x.encoding}
     assert encoded == {r["style"] for r in rows}  # every style emits machine code
+
+
+def test_snippet_registers_a_description_leaves_unnamed_are_the_first_free_temporaries():
+    import re
+    reg = re.compile(r"\b(?:a[0-7]|t[0-6]|s(?:1[01]|[0-9]))\b")
+    kinds = set()
+    for r in generate_rows(6000, seed=5):
+        if r["style"] != "snippet" or r["group"].startswith(("snippet:save-s0-call",
+                                                           "snippet:call-args")):
+            continue  # those two use a0/a1/s0 by the calling convention
+        kinds.add(r["group"].split("|")[0])
+        named = set(reg.findall(r["description"]))
+        unnamed = sorted(set(reg.findall(r["instructions"])) - named)
+        free = [f"t{i}" for i in range(7) if f"t{i}" not in named]
+        assert unnamed == free[:len(unnamed)], r
+    assert len(kinds) >= 25
