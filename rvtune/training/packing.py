@@ -25,7 +25,7 @@ PACK_WIDTH = 256
 PACK_MULTIPLE = 32
 #: Model modules whose attention takes the mask from the cache object (see the docstring).
 PACKABLE_MODULES = ("mlx_lm.models.llama",)
-#: Auto packing needs to save at least this share of the padded token slots.
+#: Auto packing needs to save at least this share of the estimated matrix products.
 AUTO_MARGIN = 0.10
 
 
@@ -87,12 +87,6 @@ def pack_rows(seqs: list, spans: list, width: int):
     return tokens, rows
 
 
-def slots(lengths: list, width: int) -> int:
-    """Token slots (sequences x columns) a packed batch of rows of ``lengths`` takes."""
-    bins, columns = layout(lengths, width)
-    return len(bins) * columns
-
-
 class _RowMask:
     """Stands in for mlx-lm's KV cache during a packed forward pass: it hands the
     block-diagonal mask to the attention layers and keeps no keys or values."""
@@ -141,31 +135,47 @@ def packed_loss(model, tokens, rows):
     return ce.astype(mx.float32).sum() / mx.maximum(ntoks, 1), ntoks
 
 
-def padding(batches, width: int | None) -> float:
-    """Token slots per real token over one epoch of ``batches`` (a ``data.Batches``),
-    packed into sequences of ``width`` or (``width`` None) padded per batch."""
+def flops(model) -> tuple:
+    """``(per_token, per_token_per_column)``: matrix-product FLOPs of one token through
+    ``model`` (projections and output head), and what each column of its sequence adds in
+    attention (scores and weighted values, every layer). Ratios are all that matter."""
+    from .memory import _dims
+
+    d = _dims(vars(model.args))
+    block = 2 * d["H"] * d["nh"] * d["hd"] + 2 * d["H"] * d["nkv"] * d["hd"] + 3 * d["H"] * d["I"]
+    return 2 * (d["L"] * block + d["H"] * d["V"]), 4 * d["L"] * d["nh"] * d["hd"]
+
+
+def footprint(batches, width: int | None, per_token: float = 1.0,
+              per_column: float = 0.0) -> tuple:
+    """``(slots, cost)`` of one epoch of ``batches`` (a ``data.Batches``), packed into
+    sequences of ``width`` or (``width`` None) padded per batch: token slots per real token,
+    and relative compute (each slot costs ``per_token + per_column x sequence width``)."""
     from .data import PAD_MULTIPLE
 
     ids = batches.data.ids
-    used = real = 0
+    used = real = cost = 0
     for chunk in batches.chunks:
         lengths = [len(ids[i]) for i in chunk[batches.rank::batches.world_size]]
         real += sum(lengths)
         if width:
-            used += slots(lengths, width)
+            bins, cols = layout(lengths, width)
+            count = len(bins)
         else:
+            count = len(lengths)
             cols = max(min(-(-max(lengths) // PAD_MULTIPLE) * PAD_MULTIPLE,
                            batches.max_seq_length), max(lengths))
-            used += cols * len(lengths)
-    return used / max(real, 1)
+        used += count * cols
+        cost += count * cols * (per_token + per_column * cols)
+    return used / max(real, 1), cost
 
 
 def decide(wanted, model, batches, log) -> int | None:
     """The packed width for training on ``batches`` (None: not packed).
 
     ``wanted`` is ``--pack`` (True), ``--no-pack`` (False) or None (auto: packed when the
-    model supports it and packing takes fewer token slots than padding each batch, by
-    :data:`AUTO_MARGIN`).
+    model supports it and packing saves at least :data:`AUTO_MARGIN` of the step's matrix
+    products: fewer padded slots, against attention over the whole packed width).
     """
     from rvtune.core.errors import UsageError
 
@@ -178,11 +188,19 @@ def decide(wanted, model, batches, log) -> int | None:
         return None
     longest = max(len(ids) for ids in batches.data.ids)
     width = pack_width(batches.max_seq_length, longest)
-    plain, packed = padding(batches, None), padding(batches, width)
-    if wanted is None and packed > plain * (1 - AUTO_MARGIN):
-        log(f"Not packing: padding per batch takes {plain:.2f} slots per token, packing "
-            f"{packed:.2f} (--pack forces it)")
+    try:
+        per_token, per_column = flops(model)
+    except (AttributeError, KeyError, TypeError, ZeroDivisionError):
+        per_token, per_column = 1.0, 0.0
+    plain, plain_cost = footprint(batches, None, per_token, per_column)
+    packed, packed_cost = footprint(batches, width, per_token, per_column)
+    change = packed_cost / max(plain_cost, 1e-9) - 1
+    facts = (f"{packed:.2f} token slots per token instead of {plain:.2f} padded per batch, "
+             f"matrix products {100 * change:+.0f}%")
+    if wanted is None and change > -AUTO_MARGIN:
+        log(f"Not packing (sequences of up to {width} tokens would take {facts}; "
+            "--pack forces it)")
         return None
-    log(f"Packing rows into sequences of up to {width} tokens: {packed:.2f} token slots "
-        f"per token instead of {plain:.2f} padded per batch (--no-pack turns it off)")
+    log(f"Packing rows into sequences of up to {width} tokens: {facts} "
+        "(--no-pack turns it off)")
     return width
