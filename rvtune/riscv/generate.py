@@ -911,52 +911,88 @@ def _single(ins: Instruction, rng: random.Random) -> dict:
             "group": f"{ins.mnemonic}|{cls}.{style}{index}"}
 
 
-def _directive(ins: Instruction, rng: random.Random) -> tuple[str, str]:
+# Directive wordings, by directive: several per directive, so a held-out wording still leaves
+# others of the same directive in training. Slots: {sym}, {what}, {scope}, {bits}, {shown},
+# {s}, {nul}, {k}, {p2}, {name}, {value}, {sec}.
+_DIRECTIVE_TEXTS = {
+    "section": ["Switch to the {what} section.", "Start the {what} section.",
+                "Continue in the {m} section.", "Put what follows in the {what} section.",
+                "Which directive selects the {what} section?"],
+    "named-section": ["Switch to the section {sec}.", "Put the following into section {sec}.",
+                      "How do I switch to the {sec} section?"],
+    "scope": ["Make {sym} {scope}.", "Declare the symbol {sym} {scope}.",
+              "How do I make the symbol {sym} {scope}?", "{sym} should be {scope}."],
+    "data": ["Emit the {bits}-bit value(s) {shown}.", "Place {shown} here as {bits}-bit data.",
+             "How do I store the {bits}-bit constant(s) {shown} in the data?",
+             "Assemble {shown} as {bits}-bit integers."],
+    "string": ['Emit the string "{s}" {nul} a terminating NUL byte.',
+               'Place the text "{s}" here, {nul} a trailing zero byte.',
+               'How do I put the string "{s}" in memory {nul} a NUL terminator?'],
+    "zero": ["Reserve {k} zero bytes.", "Emit {k} bytes of zeros.",
+             "How do I fill {k} bytes with zeros here?", "Leave {k} zero-filled bytes."],
+    "p2align": ["Align the next item to a {p2}-byte boundary.",
+                "Pad so the next item starts at a multiple of {p2} bytes (power-of-two "
+                "argument {k}).", "How do I align to {p2} bytes with a power-of-two argument?"],
+    "balign": ["Pad to a multiple of {k} bytes.", "Align to {k} bytes, giving the byte count.",
+               "How do I align the location counter to {k} bytes by byte count?"],
+    "equ": ["Define the constant {name} as {value}.", "Let {name} equal {value}.",
+            "How do I give the symbol {name} the value {value}?", "{name} = {value}, assemble-time"],
+    "type": ["Mark {sym} as a function symbol.", "Set the symbol type of {sym} to function.",
+             "How do I tell the assembler that {sym} is a function?"],
+    "rvc": ["Allow compressed instructions from here on.", "Turn compression (RVC) back on.",
+            "How do I let the assembler emit compressed instructions again?"],
+    "norvc": ["Stop emitting compressed instructions.", "Turn off RVC compression from here.",
+              "How do I stop the assembler from compressing instructions?"],
+}
+
+
+def _directive(ins: Instruction, rng: random.Random) -> tuple[str, str, str]:
+    """(description, assembly, wording id) of one directive."""
     m = ins.mnemonic
-    sym = rng.choice(_SYMBOLS)
+    slots = {"m": m, "sym": rng.choice(_SYMBOLS)}
     if m in (".text", ".data", ".bss"):
-        what = {".text": "code (text)", ".data": "initialized data", ".bss": "zero-initialized "
-                "data (bss)"}[m]
-        return rng.choice([f"Switch to the {what} section.", f"Start the {what} section.",
-                           f"Continue in the {m} section."]), m
-    if m == ".section":
-        name = rng.choice([".rodata", ".sdata", ".init", ".text.startup"])
-        return f"Switch to the section {name}.", f".section {name}"
-    if m in (".globl", ".global", ".local"):
-        scope = "local to this file" if m == ".local" else "global"
-        return rng.choice([f"Make {sym} {scope}.", f"Declare the symbol {sym} {scope}."]), \
-            f"{m} {sym}"
-    if m in (".word", ".half", ".byte", ".dword"):
+        key, asm = "section", m
+        slots["what"] = {".text": "code (text)", ".data": "initialized data",
+                         ".bss": "zero-initialized data (bss)"}[m]
+    elif m == ".section":
+        slots["sec"] = rng.choice([".rodata", ".sdata", ".init", ".text.startup"])
+        key, asm = "named-section", f".section {slots['sec']}"
+    elif m in (".globl", ".global", ".local"):
+        slots["scope"] = "local to this file" if m == ".local" else "global"
+        key, asm = "scope", f"{m} {slots['sym']}"
+    elif m in (".word", ".half", ".byte", ".dword"):
         bits = {".word": 32, ".half": 16, ".byte": 8, ".dword": 64}[m]
         values = [rng.randrange(0, min(1 << bits, 1 << 16)) for _ in range(rng.randint(1, 4))]
-        shown = ", ".join(map(str, values))
-        return rng.choice([f"Emit the {bits}-bit value(s) {shown}.",
-                           f"Place {shown} here as {bits}-bit data."]), f"{m} {shown}"
-    if m in (".string", ".asciz", ".ascii"):
-        s = rng.choice(["hello", "Hello, world!", "error", "ok", "result: ", "RISC-V", "done\\n"])
-        nul = "without" if m == ".ascii" else "with"
-        return f'Emit the string "{s}" {nul} a terminating NUL byte.', f'{m} "{s}"'
-    if m in (".zero",):
-        k = rng.choice([4, 8, 16, 32, 64, 100, 256])
-        return rng.choice([f"Reserve {k} zero bytes.", f"Emit {k} bytes of zeros."]), f"{m} {k}"
-    if m in (".align", ".p2align"):
-        k = rng.randint(1, 6)
-        return f"Align the next item to a {1 << k}-byte boundary.", f"{m} {k}"
-    if m == ".balign":
-        k = rng.choice([2, 4, 8, 16, 64])
-        return f"Pad to a multiple of {k} bytes.", f"{m} {k}"
-    if m == ".equ":
-        name, value = rng.choice(["SIZE", "COUNT", "STACK_SIZE", "MASK", "LIMIT"]), \
-            rng.randrange(0, 4096)
-        return rng.choice([f"Define the constant {name} as {value}.",
-                           f"Let {name} equal {value}."]), f".equ {name}, {value}"
-    if m == ".type":
-        return f"Mark {sym} as a function symbol.", f".type {sym}, @function"
-    if m == ".option":
-        if ins.syntax == "rvc":
-            return "Allow compressed instructions from here on.", ".option rvc"
-        return "Stop emitting compressed instructions.", ".option norvc"
-    raise AssertionError(m)
+        slots.update(bits=bits, shown=", ".join(map(str, values)))
+        key, asm = "data", f"{m} {slots['shown']}"
+    elif m in (".string", ".asciz", ".ascii"):
+        slots["s"] = rng.choice(["hello", "Hello, world!", "error", "ok", "result: ", "RISC-V",
+                                 "done\\n"])
+        slots["nul"] = "without" if m == ".ascii" else "with"
+        key, asm = "string", f'{m} "{slots["s"]}"'
+    elif m == ".zero":
+        slots["k"] = rng.choice([4, 8, 16, 32, 64, 100, 256])
+        key, asm = "zero", f"{m} {slots['k']}"
+    elif m in (".align", ".p2align"):
+        slots["k"] = rng.randint(1, 6)
+        slots["p2"] = 1 << slots["k"]
+        key, asm = "p2align", f"{m} {slots['k']}"
+    elif m == ".balign":
+        slots["k"] = rng.choice([2, 4, 8, 16, 64])
+        key, asm = "balign", f"{m} {slots['k']}"
+    elif m == ".equ":
+        slots.update(name=rng.choice(["SIZE", "COUNT", "STACK_SIZE", "MASK", "LIMIT"]),
+                     value=rng.randrange(0, 4096))
+        key, asm = "equ", f".equ {slots['name']}, {slots['value']}"
+    elif m == ".type":
+        key, asm = "type", f".type {slots['sym']}, @function"
+    elif m == ".option":
+        key = "rvc" if ins.syntax == "rvc" else "norvc"
+        asm = f".option {key}"
+    else:
+        raise AssertionError(m)
+    index = rng.randrange(len(_DIRECTIVE_TEXTS[key]))
+    return _DIRECTIVE_TEXTS[key][index].format(**slots), asm, f"{key}{index}"
 
 
 def _directive_row(ins: Instruction, rng: random.Random) -> dict:
@@ -967,9 +1003,9 @@ def _directive_row(ins: Instruction, rng: random.Random) -> dict:
         desc, asm, style, phrasing = text, ins.spec, "spec", ("manual", "question")[index]
         tid = f"spec{index}"
     else:
-        desc, asm = _directive(ins, rng)
-        style, phrasing = "concrete", "task"
-        tid = desc.split()[0].lower()
+        desc, asm, tid = _directive(ins, rng)
+        style = "concrete"
+        phrasing = "question" if desc.startswith("How") or desc.endswith("?") else "task"
     return {"description": desc, "instructions": asm, "category": "directive", "style": style,
             "phrasing": phrasing, "group": f"{ins.mnemonic}|directive.{tid}"}
 
