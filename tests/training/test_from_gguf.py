@@ -160,7 +160,7 @@ def test_missing_smollm2_package_says_how_to_install(monkeypatch):
 @pytest.mark.slow
 def test_smollm2_matches_transformers_gguf_loader(tmp_path, cache):
     import mlx.core as mx
-    import torch
+    torch = pytest.importorskip("torch", reason="needs torch: pip install -e '.[interop]'")
     from mlx_lm import generate, load
     from transformers import AutoModelForCausalLM
 
