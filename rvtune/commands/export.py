@@ -9,7 +9,10 @@ HINTS = {
     "mlx": "mlx_lm.load(MODEL, adapter_path=PATH) or mlx_lm.generate --adapter-path PATH",
     "peft": "PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(MODEL), PATH)",
     "fused": "mlx_lm.load(PATH) or mlx_lm.generate --model PATH",
-    "gguf": "llama-cli -m PATH, or `ollama create NAME -f Modelfile` with --modelfile",
+    "gguf": "llama-completion -m PATH -p PROMPT (or llama-cli / llama-server -m PATH), or "
+            "`ollama create NAME -f Modelfile` with --modelfile",
+    "gguf-lora": "llama-completion -m BASE.gguf --lora PATH -p PROMPT, or "
+                 "`ollama create NAME -f Modelfile` with --modelfile",
 }
 
 
@@ -18,10 +21,11 @@ HINTS = {
               help="Run directory [default: the current directory if it is a run, else the "
                    "newest under ./runs].")
 @click.option("--format", "fmt", default=None, metavar="FORMAT",
-              help="npz, mlx, peft, fused, gguf (or an exporter plugin; see `rvtune plugins`).")
+              help="npz, mlx, peft, fused, gguf, gguf-lora (or an exporter plugin; see "
+                   "`rvtune plugins`).")
 @click.option("--out", type=click.Path(), default=None,
               help="Where to write [default: RUN/exports/<adapters.npz | mlx-adapter | "
-                   "peft-adapter | fused-model | model-f16.gguf>].")
+                   "peft-adapter | fused-model | model-OUTTYPE.gguf | adapter.gguf>].")
 @click.option("--fuse", is_flag=True, help="Shorthand for --format fused.")
 @click.option("--adapter", type=click.Path(exists=False), default=None,
               help="Export this adapter (adapters.npz, MLX or PEFT directory) instead of a "
@@ -38,7 +42,11 @@ HINTS = {
 @click.option("--dequantize", is_flag=True,
               help="fused: write a plain 16-bit model instead of keeping the base's "
                    "quantization.")
-@click.option("--modelfile", is_flag=True, help="gguf: also write an Ollama Modelfile beside it.")
+@click.option("--outtype", type=click.Choice(["f16", "q8_0", "f32"]), default=None,
+              help="gguf: tensor type of the model file (q8_0: llama.cpp's 8-bit blocks); "
+                   "gguf-lora: of the base model written beside the adapter [default: f16].")
+@click.option("--modelfile", is_flag=True,
+              help="gguf, gguf-lora: also write an Ollama Modelfile beside it.")
 @click.option("--max-delta-error", type=float, default=None,
               help="fused/gguf: most a stored layer may differ from base + adapter, as a share "
                    "of the adapter's own change [default: 0.1].")
@@ -47,8 +55,8 @@ HINTS = {
                    "share of the adapter's effect on them [default: 0.1].")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output.")
 def export(run_dir, fmt, out, fuse, adapter, from_peft, model, checkpoint, dequantize,
-           modelfile, max_delta_error, max_drift, overwrite):
-    """Export a trained adapter: npz, mlx, peft, fused (merged model) or gguf.
+           outtype, modelfile, max_delta_error, max_drift, overwrite):
+    """Export a trained adapter: npz, mlx, peft, fused (merged model), gguf or gguf-lora.
 
     `rvtune export --fuse` fuses the run in the current directory (or the newest run) into
     RUN/exports/fused-model. Every export is written to a temporary path and renamed into
@@ -74,9 +82,11 @@ def export(run_dir, fmt, out, fuse, adapter, from_peft, model, checkpoint, dequa
         raise UsageError(f"--format is missing; choose one of: {known} (or --fuse)")
     exporter_cls = registry().get("exporter", fmt, option="--format")
     if dequantize and fmt != "fused":
-        raise UsageError("--dequantize applies to --format fused only (gguf is always 16-bit)")
-    if modelfile and fmt != "gguf":
-        raise UsageError("--modelfile applies to --format gguf only")
+        raise UsageError("--dequantize applies to --format fused only (gguf takes --outtype)")
+    if modelfile and fmt not in ("gguf", "gguf-lora"):
+        raise UsageError("--modelfile applies to --format gguf and gguf-lora only")
+    if outtype and fmt not in ("gguf", "gguf-lora"):
+        raise UsageError("--outtype applies to --format gguf and gguf-lora only")
 
     from rvtune.export.loading import find_run
 
@@ -84,8 +94,13 @@ def export(run_dir, fmt, out, fuse, adapter, from_peft, model, checkpoint, dequa
            else None)
     if run is not None:
         run.adapter_path  # a missing step fails here, before anything is loaded
+    opts = {"adapter": adapter, "model": model, "dequantize": dequantize, "outtype": outtype,
+            "modelfile": modelfile, "max_delta_error": max_delta_error,
+            "max_drift": max_drift, "log": click.echo, "checkpoint": checkpoint}
+    exporter = exporter_cls()
     if out is None:
-        name = getattr(exporter_cls, "default_name", "") or fmt
+        name = (exporter.default_out(opts) if hasattr(exporter, "default_out")
+                else getattr(exporter_cls, "default_name", "")) or fmt
         root = run.path / "exports" if run is not None else Path("exports")
         out = root / name
     out = Path(out).expanduser()
@@ -94,18 +109,15 @@ def export(run_dir, fmt, out, fuse, adapter, from_peft, model, checkpoint, dequa
 
     with hold(out, "--out "):  # one writer per output; a kill's leftovers undone first
         recover(out)
-        targets = [out] + ([out.parent / "Modelfile"] if modelfile else [])
+        targets = (exporter.outputs(out, opts) if hasattr(exporter, "outputs")
+                   else [out] + ([out.parent / "Modelfile"] if modelfile else []))
         for target in targets:
             if target.exists() and not overwrite:
                 raise UsageError(f"--out {target}: already exists; pass --overwrite to "
                                  "replace it, or choose another --out")
-        request = ExportRequest(
-            run_dir=run.path if run is not None else None, out=out,
-            options={"adapter": adapter, "model": model, "dequantize": dequantize,
-                     "modelfile": modelfile, "max_delta_error": max_delta_error,
-                     "max_drift": max_drift, "log": click.echo, "checkpoint": checkpoint},
-        )
-        written = exporter_cls().export(request)
+        request = ExportRequest(run_dir=run.path if run is not None else None, out=out,
+                                options=opts)
+        written = exporter.export(request)
     click.echo(f"Exported {fmt} to {written}")
     if fmt in HINTS:
         click.echo(f"  load it with: {HINTS[fmt]}")

@@ -109,14 +109,28 @@ def _around_last_user(formatter) -> str:
             f"{{{{ {_lit(before)} ~ ns.text ~ {_lit(after)} }}}}")
 
 
-def chat_template(formatter) -> str:
-    """The Jinja chat template that prompts like ``formatter`` (a rvtune Formatter)."""
+def adds_bos(tokenizer) -> bool:
+    """Whether encoding text with ``tokenizer`` puts its BOS token first (the tiny preset's
+    and Llama's do, SmolLM2's does not)."""
+    bos = getattr(tokenizer, "bos_token_id", None)
+    ids = list(tokenizer.encode("a"))
+    return bos is not None and bool(ids) and ids[0] == bos
+
+
+def chat_template(formatter, bos: bool = False) -> str:
+    """The Jinja chat template that prompts like ``formatter`` (a rvtune Formatter).
+
+    ``bos``: the tokenizer adds BOS when encoding, as training did; chat templates are
+    rendered and then tokenized without special tokens (mlx-lm, transformers), so the
+    template itself starts with ``{{ bos_token }}`` (llama.cpp drops it when it adds its own).
+    """
     options = formatter.options
-    if formatter.name == "chatml":
-        return _chatml(options)
-    if formatter.name == "plain":
-        return _plain(options)
     own = getattr(getattr(formatter, "tokenizer", None), "chat_template", None)
     if formatter.name == "chat-template" and isinstance(own, str):
         return _preamble(options) + own
-    return _around_last_user(formatter)
+    head = "{{- bos_token }}" if bos and not getattr(formatter, "has_bos", False) else ""
+    if formatter.name == "chatml":
+        return head + _chatml(options)
+    if formatter.name == "plain":
+        return head + _plain(options)
+    return head + _around_last_user(formatter)

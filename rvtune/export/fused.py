@@ -279,6 +279,7 @@ def _fuse_once(source, target, dequantize, max_delta_error, max_drift, texts,
     from rvtune.core.atomic import atomic_path
     from rvtune.inference import prompt_format
 
+    from .chat_template import adds_bos
     from .loading import load_with_adapter
 
     loaded = load_with_adapter(**source)
@@ -291,11 +292,12 @@ def _fuse_once(source, target, dequantize, max_delta_error, max_drift, texts,
     config = fused_config(loaded.config, loaded.bits, loaded.group_size, layers, dequantize)
     fmt = prompt_format(loaded.run, loaded.adapter)
     stop_ids = single_token_ids(loaded.tokenizer, fmt.stop_strings)
+    bos = adds_bos(loaded.tokenizer)
     with atomic_path(target) as tmp:
         save(tmp, loaded.model_path, loaded.model, loaded.tokenizer, config,
              donate_model=True)
         del loaded
-        write_prompt_format(tmp, fmt.formatter, stop_ids)
+        write_prompt_format(tmp, fmt.formatter, stop_ids, bos)
         reloaded, _ = load_model(tmp)
         fused = logits(reloaded, ids)
         del reloaded
@@ -320,13 +322,13 @@ def single_token_ids(tokenizer, texts) -> list:
     return [vocab[t] for t in texts if t and t in vocab]
 
 
-def write_prompt_format(model_dir: Path, formatter, stop_ids=()) -> None:
+def write_prompt_format(model_dir: Path, formatter, stop_ids=(), bos: bool = False) -> None:
     """Give a saved model the run's prompt format: ``chat_template.jinja`` (and
     ``tokenizer_config.json``'s ``chat_template``) render it, and the single-token stop
     strings join ``eos_token_id`` so mlx-lm and transformers stop where rvtune does."""
     from .chat_template import chat_template
 
-    template = chat_template(formatter)
+    template = chat_template(formatter, bos)
     (model_dir / "chat_template.jinja").write_text(template, encoding="utf-8")
     path = model_dir / "tokenizer_config.json"
     settings = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}

@@ -29,18 +29,10 @@ def outtype_of(request) -> str:
     return outtype
 
 
-def run_template(run, adapter):
-    """``(PromptFormat, Jinja chat template)`` of the run the adapter was trained in."""
-    from rvtune.inference import prompt_format
-
-    from .chat_template import chat_template
-
-    fmt = prompt_format(run, adapter)
-    return fmt, chat_template(fmt.formatter)
 
 
-def export_gguf(source: dict, target: Path, name: str, outtype: str = "f16",
-                template: str | None = None, stop_strings=(), log=print, **fuse_options):
+def export_gguf(source: dict, target: Path, name: str, outtype: str = "f16", fmt=None,
+                log=print, **fuse_options):
     """Fuse (dequantized) into a temporary directory beside ``target``, then write GGUF."""
     from .fused import fuse_to_dir
     from .gguf_write import write_model_gguf
@@ -50,7 +42,8 @@ def export_gguf(source: dict, target: Path, name: str, outtype: str = "f16",
     try:
         report = fuse_to_dir(source, work / "fused", dequantize=True, log=log,
                              **fuse_options)
-        write_model_gguf(work / "fused", target, name, outtype, template, stop_strings)
+        write_model_gguf(work / "fused", target, name, outtype,
+                         fmt.formatter if fmt else None, fmt.stop_strings if fmt else ())
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return report
@@ -102,6 +95,8 @@ class GgufExporter(Exporter):
         return [out] + ([out.parent / "Modelfile"] if opts.get("modelfile") else [])
 
     def write(self, request, out):
+        from rvtune.inference import prompt_format
+
         from .base import log_of, model_config, options, read_request_adapter, source
         from .fused import fuse_options
 
@@ -115,9 +110,8 @@ class GgufExporter(Exporter):
         if out.suffix != ".gguf":
             raise UsageError(f"--out {out}: a GGUF file name must end in .gguf")
         name = run.path.name if run is not None else Path(adapter.model or "model").name
-        fmt, template = run_template(run, adapter)
-        report = export_gguf(src, out, name, outtype, template, fmt.stop_strings, log=log,
-                             **fuse_options(request))
+        fmt = prompt_format(run, adapter)
+        report = export_gguf(src, out, name, outtype, fmt, log=log, **fuse_options(request))
         log(report.summary())
         if options(request).get("modelfile"):
             write_modelfile(out.parent / "Modelfile", out.name, fmt)

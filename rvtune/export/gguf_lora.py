@@ -90,7 +90,9 @@ class GgufLoraExporter(Exporter):
         from rvtune.training.model import resolve_model_path
 
         from .base import log_of, options, read_request_adapter
-        from .gguf import outtype_of, run_template, write_modelfile
+        from rvtune.inference import prompt_format
+
+        from .gguf import outtype_of, write_modelfile
         from .gguf_write import check_architecture, write_model_gguf
 
         log = log_of(request)
@@ -107,15 +109,15 @@ class GgufLoraExporter(Exporter):
         check_architecture(config, adapter.model, "gguf-lora")
         name = run.path.name if run is not None else Path(adapter.model).name
         base = self.base_gguf(out, opts, adapter.model)
-        fmt, template = run_template(run, adapter)
+        fmt = prompt_format(run, adapter)
         if not is_gguf(adapter.model):
             if config.get("quantization"):
                 raise UsageError(f"--format gguf-lora: the base '{adapter.model}' is an MLX "
                                  "quantized model, which rvtune cannot write as GGUF; pass "
                                  "--model with its 16-bit original or a .gguf file")
             log(f"writing the base model as {base} (llama.cpp applies the adapter to it)")
-            write_model_gguf(model_dir, base, Path(adapter.model).name, outtype, template,
-                             fmt.stop_strings)
+            write_model_gguf(model_dir, base, Path(adapter.model).name, outtype,
+                             fmt.formatter, fmt.stop_strings)
         write_lora_gguf(adapter, config, out, name)
         if opts.get("modelfile"):
             shown = base.name if base.parent == out.parent else str(base)

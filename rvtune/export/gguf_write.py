@@ -148,9 +148,10 @@ def add_hparams(writer, config: dict, name: str, file_type) -> None:
     writer.add_file_type(file_type)
 
 
-def write_model_gguf(model_dir, target, name: str, outtype: str = "f16",
-                     chat_template: str | None = None, stop_strings=()) -> Path:
-    """Convert the 16-bit model in ``model_dir`` to a GGUF file at ``target`` (atomically)."""
+def write_model_gguf(model_dir, target, name: str, outtype: str = "f16", formatter=None,
+                     stop_strings=()) -> Path:
+    """Convert the 16-bit model in ``model_dir`` to a GGUF file at ``target`` (atomically);
+    ``formatter`` (the run's) becomes ``tokenizer.chat_template``."""
     import gguf
     import mlx.core as mx
     import numpy as np
@@ -188,8 +189,10 @@ def write_model_gguf(model_dir, target, name: str, outtype: str = "f16",
         writer = gguf.GGUFWriter(None, "llama")
         add_hparams(writer, config, name, file_type)
         vocab.write_to(writer)
-        if chat_template:
-            writer.add_chat_template(chat_template)
+        if formatter is not None:
+            from .chat_template import chat_template
+
+            writer.add_chat_template(chat_template(formatter, vocab.add_bos))
         writer.add_quantization_version(gguf.GGML_QUANT_VERSION)
         for _hf, ours, shape, qtype in plan:
             nbytes = _nbytes(gguf, shape, qtype)

@@ -13,8 +13,8 @@ def test_unknown_export_format_and_existing_output(cli_run):
     proc = run_cli("export", "--run", cli_run, "--format", "onnx")
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [
-        "Error: unknown exporter 'onnx' (option --format); available: fused, gguf, mlx, npz, "
-        "peft (see `rvtune plugins`)"]
+        "Error: unknown exporter 'onnx' (option --format); available: fused, gguf, gguf-lora, "
+        "mlx, npz, peft (see `rvtune plugins`)"]
     keep = cli_run / "exports" / "adapters.npz"
     keep.parent.mkdir(exist_ok=True)
     keep.write_text("the user's file")
@@ -25,13 +25,21 @@ def test_unknown_export_format_and_existing_output(cli_run):
 
 
 def test_every_format_through_the_cli(cli_run):
-    for fmt, name in (("npz", "adapters.npz"), ("mlx", "mlx-adapter"), ("peft", "peft-adapter"),
-                      ("gguf", "model-f16.gguf")):
-        extra = ["--modelfile"] if fmt == "gguf" else []
+    import stat
+
+    for fmt, name, extra in (("npz", "adapters.npz", []), ("mlx", "mlx-adapter", []),
+                             ("peft", "peft-adapter", []),
+                             ("gguf", "model-q8_0.gguf", ["--outtype", "q8_0"]),
+                             ("gguf-lora", "adapter.gguf", []),
+                             ("gguf", "model-f16.gguf", ["--modelfile"])):
         proc = run_cli("export", "--run", cli_run, "--format", fmt, *extra)
         assert proc.returncode == 0, proc.stderr
-        assert (cli_run / "exports" / name).exists()
+        out = cli_run / "exports" / name
+        assert out.exists()
         assert f"Exported {fmt} to" in proc.stdout and "load it with" in proc.stdout
+        for path in [out, *out.rglob("*")] if out.is_dir() else [out]:  # as other outputs
+            assert stat.S_IMODE(path.stat().st_mode) == (0o755 if path.is_dir() else 0o644)
+    assert (cli_run / "exports" / "base-f16.gguf").exists()  # gguf-lora's base
     modelfile = (cli_run / "exports" / "Modelfile").read_text()
     # the run's instruction template and chatml layout are baked into the template
     assert "Write RISC-V for: {{ .Prompt }}<|im_end|>" in modelfile
@@ -64,3 +72,22 @@ def test_fuse_shorthand_from_inside_the_run_and_generate_agrees(cli_run):
     model_f, tok_f = load(str(fused))
     kwargs = dict(max_tokens=12, stop_strings=fmt.stop_strings, has_bos=fmt.has_bos)
     assert generate(model, tok, text, **kwargs) == generate(model_f, tok_f, text, **kwargs)
+
+    # mlx-lm's own CLI prompts the fused model with its chat template: the run's layout
+    # (chatml + the instruction template), so it answers what rvtune generate answers.
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    ours = generate(model, tok, text, **kwargs)
+    proc = subprocess.run([str(Path(sys.executable).parent / "mlx_lm.generate"), "--model",
+                           str(fused), "--prompt", "Add a0 and a1 into a2", "--max-tokens", "12",
+                           "--temp", "0"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    answer = proc.stdout.split("==========\n", 1)[1].rsplit("\n==========", 1)[0]
+    print(f"rvtune generate: {ours!r}; mlx_lm.generate on the fused model: {answer!r}")
+    assert answer == ours
+    config = json.loads((fused / "tokenizer_config.json").read_text())
+    assert "Write RISC-V for: " in config["chat_template"]
+    assert (fused / "chat_template.jinja").read_text() == config["chat_template"]
+    assert json.loads((fused / "rvtune_fuse.json").read_text())["retried"] is False
