@@ -70,8 +70,9 @@ def register_loggers(register):
     and ``close(self)``. ``record`` is one line of ``metrics.jsonl``: ``type`` (``train``
     or ``val``), ``step``, ``epoch`` and the values (``loss``, ``learning_rate``,
     ``val_loss``...). ``rvtune run --log-to NAME`` turns a logger on; it runs on rank 0
-    only. Import the library it needs inside ``__init__`` and raise
-    :class:`rvtune.core.errors.MissingDependencyError` saying what to install.
+    only. Import the library it needs inside ``__init__``; an optional class attribute
+    ``requires = (module, install hint)`` lets ``rvtune run`` say what to install before
+    training starts.
     """
 
 

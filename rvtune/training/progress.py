@@ -77,12 +77,14 @@ class Progress:
 
             self._bar = Bar(
                 TextColumn("[bold]train"), BarColumn(), MofNCompleteColumn(),
+                *([TextColumn("{task.fields[where]}")] if self.per_epoch else []),
                 TextColumn("loss {task.fields[loss]}"), TextColumn("{task.fields[tps]} tok/s"),
                 TextColumn("peak {task.fields[mem]}"), TimeElapsedColumn(),
                 TextColumn("ETA"), TimeRemainingColumn(), transient=False)
             self._bar.__enter__()
             self._task = self._bar.add_task("train", total=self.total, completed=self.start,
-                                            loss="-", tps="-", mem="-")
+                                            loss="-", tps="-", mem="-",
+                                            where=self._where(self.start))
             console = self._bar.console
             self.log.echo = lambda line: console.print(line, markup=False, highlight=False)
         return self
@@ -95,7 +97,7 @@ class Progress:
 
     def advance(self, step: int) -> None:
         if self._bar is not None:
-            self._bar.update(self._task, completed=step)
+            self._bar.update(self._task, completed=step, where=self._where(step))
 
     def _record(self, record: dict) -> None:
         if self.enabled and self.metrics_path:
