@@ -90,10 +90,14 @@ def check_against_base(adapter: LoraAdapter) -> None:
     """Check ``adapter`` against its base model when the base is on disk (else nothing)."""
     if not adapter.model:
         return
+    local = Path(adapter.model).expanduser()
     try:
-        from rvtune.training.model import resolve_model_path
+        if (local / "config.json").is_file():  # even without loadable weights
+            model_dir = local
+        else:
+            from rvtune.training.model import resolve_model_path
 
-        model_dir = resolve_model_path(adapter.model)
+            model_dir = resolve_model_path(adapter.model)
         config = json.loads((model_dir / "config.json").read_text())
     except Exception:  # not local: the export still works, loading will check
         return

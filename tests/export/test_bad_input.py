@@ -143,3 +143,41 @@ def test_failed_fuse_leaves_nothing_and_keeps_the_old_output(trained_4bit, tiny_
     assert "nothing was written" in one_line(err)
     assert not (tmp_path / "strict").exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".strict")]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fmt", ["npz", "mlx", "peft", "fused", "gguf", "gguf-lora"])
+def test_every_export_checks_the_adapter_against_the_base_first(trained_full, tiny_model,
+                                                                tmp_path, fmt):
+    """Wrong shapes, a block the model lacks, a module it lacks: one line, nothing written,
+    whatever the format, and from the base's config alone when its weights are missing."""
+    from rvtune.core.jobs import ExportRequest
+    from rvtune.core.plugins import registry
+    from rvtune.export.adapter import write_npz
+
+    exporter = registry().get("exporter", fmt)
+    run = trained_full[3]
+    name = "model.layers.1.self_attn.q_proj.lora_b"
+    config_only = tmp_path / "config-only"
+    config_only.mkdir()
+    shutil.copy(tiny_model / "config.json", config_only / "config.json")
+    cases = (
+        (lambda w: {**w, name: w[name][:, :10]}, str(tiny_model),
+         f"tensor '{name}' has shape (8, 10) but {tiny_model} needs (8, 64) there"),
+        (lambda w: {**w, name: w[name][:, :10]}, str(config_only),
+         f"tensor '{name}' has shape (8, 10) but {config_only} needs (8, 64) there"),
+        (lambda w: {k.replace("layers.1.", "layers.5."): v for k, v in w.items()},
+         str(tiny_model), "is for block 5 but"),
+        (lambda w: {k.replace("q_proj", "qkv_proj"): v for k, v in w.items()},
+         str(tiny_model), "names no linear layer of"),
+    )
+    for i, (change, model, expected) in enumerate(cases):
+        adapter = read_npz(run / "adapters.npz")
+        adapter.weights = change(adapter.weights)
+        adapter.model = model
+        write_npz(adapter, tmp_path / f"bad{i}.npz")
+        out = tmp_path / "out" / f"{i}.{'gguf' if fmt.startswith('gguf') else fmt}"
+        with pytest.raises(DataError) as err:
+            exporter().export(ExportRequest(None, out, {"adapter": tmp_path / f"bad{i}.npz"}))
+        assert expected in one_line(err)
+        assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())

@@ -123,6 +123,7 @@ def test_fuse_check_catches_the_requantization_trap(tiny_model, tmp_path):
                          max_delta_error=1e9, log=logs.append)  # accept 4-bit everywhere
     print(f"forced 4-bit: {logs[0] if logs else 'no retry'}; then {report.summary()}")
     assert report.retried and logs and "retrying" in logs[0]
+    assert json.loads((tmp_path / "fused" / "rvtune_fuse.json").read_text())["retried"] is True
     assert "4-bit" not in report.layers.values()
     from mlx_lm.utils import load
 
