@@ -163,6 +163,37 @@ def _maybe_fast_qmm(model, log) -> None:
                 "RVTUNE_FAST_QMM=off turns it off")
 
 
+def _new_window(mx) -> dict:
+    # "start" is set by the window's first step, so validation and saving between two
+    # windows count in neither.
+    return {"loss": mx.array(0.0), "tokens": 0, "steps": 0, "time": 0.0, "start": None}
+
+
+def _compile_key(cfg) -> str:
+    import mlx.core as mx
+
+    return f"{mx.default_device()}|{cfg.model}|bits {cfg.bits}|batch {cfg.batch_size}"
+
+
+def compile_notice(cfg, what: str, remembered: bool = True) -> str:
+    """What the user reads while ``what`` compiles: how long it took last time here, or
+    that a first run compiles kernels (a minute or more on a fresh GPU machine)."""
+    from .progress import compile_seconds
+
+    seconds = compile_seconds(_compile_key(cfg)) if remembered else None
+    if seconds is not None:
+        return f"Compiling {what} (took {seconds:.1f}s last time on this machine) ..."
+    return (f"Compiling {what} (the first run on a machine also compiles its kernels: a "
+            "minute or more on a GPU) ...")
+
+
+def remember_compile(cfg, seconds: float) -> None:
+    """Keep how long the first step took, for the next run's :func:`compile_notice`."""
+    from .progress import remember_compile_seconds
+
+    remember_compile_seconds(_compile_key(cfg), seconds)
+
+
 def _is_oom(exc: BaseException) -> bool:
     text = str(exc).lower()
     return isinstance(exc, MemoryError) or any(
@@ -355,15 +386,29 @@ def train(job, make_step=make_step, loss=masked_loss):
         enable_grad_checkpoint(model)
     step, state = make_step(model, optimizer, loss, cfg.grad_accumulation)
 
+    # Validation runs compiled too (fused kernels, far fewer launches on a GPU); the model's
+    # live state is its input, so it always sees the current adapter weights.
+    eval_loss = mx.compile(partial(loss, model), inputs=[model.state])
+    validated = []
+
     def evaluate() -> float:
+        if not validated:
+            validated.append(True)
+            progress.note(compile_notice(cfg, "validation", remembered=False))
         model.eval()
         total, count = mx.array(0.0), mx.array(0)
+        pending, previous = valid_batches.batch(0), None
         for index in range(n_val):
-            tokens, lengths, _ = valid_batches.batch(index)
-            value, ntoks = loss(model, tokens, lengths)
+            tokens, lengths, _ = pending
+            value, ntoks = eval_loss(tokens, lengths)
             total = total + value * ntoks
             count = count + ntoks
-            mx.eval(total, count)
+            mx.async_eval(total, count)
+            if index + 1 < n_val:
+                pending = valid_batches.batch(index + 1)
+            if previous is not None:
+                mx.eval(previous)  # at most one batch queued ahead of the device
+            previous = total
         # The backend's own communication stream (CPU for ring/MPI, GPU for NCCL).
         total = mx.distributed.all_sum(total)
         count = mx.distributed.all_sum(count)
@@ -430,30 +475,61 @@ def train(job, make_step=make_step, loss=masked_loss):
     it = start
     interrupted = stopped_early = False
     grad = None
-    window = {"loss": mx.array(0.0), "tokens": 0, "steps": 0, "time": 0.0}
+    window = _new_window(mx)
     loop_start, loop_first = time.perf_counter(), start
+    # The base model's validation loss (step 0) is measured after the first training report,
+    # on these step-0 adapter weights, so that the first report does not wait for it.
+    initial = (model.trainable_parameters()
+               if valid_batches is not None and start == 0 and n_val else None)
+    shapes = set()  # batch shapes the step has been compiled for
+    unchecked = None  # (loss, step) queued on the device, not yet checked for NaN
     model.train()
     try:
         with progress, loggers, _StopOnCtrlC(log) as stop:
-            if valid_batches is not None and start == 0 and n_val:
-                last_val = report_val(0)
+            pending = batches.batch(start) if start < cfg.iters else None
             for it in range(start + 1, cfg.iters + 1):
-                tic = time.perf_counter()
+                if window["start"] is None:
+                    window["start"] = time.perf_counter()
                 if job.world_size > 1:
                     mx.random.seed(rank_seed(cfg.seed, it, job.rank))
-                tokens, lengths, ntok = batches.batch(it - 1)
+                tokens, lengths, ntok = pending
+                compiling = tokens.shape not in shapes
+                if compiling:
+                    shapes.add(tokens.shape)
+                    if len(shapes) == 1:
+                        progress.note(compile_notice(cfg, "the training step"))
+                        first_tic = time.perf_counter()
                 value, _ntoks, grad = step(tokens, lengths, grad,
                                            it % cfg.grad_accumulation == 0)
                 window["loss"] = window["loss"] + value
-                mx.eval(state, window["loss"], grad)
-                _stop_if_not_finite(value.item(), it, cfg, last_ckpt)
+                # No host sync here: the device works on this step while the host checks the
+                # previous step's loss and prepares the next batch.
+                mx.async_eval(state, window["loss"], grad)
+                if it < cfg.iters:
+                    pending = batches.batch(it)
+                if unchecked is not None:
+                    _stop_if_not_finite(unchecked[0].item(), unchecked[1], cfg, last_ckpt)
+                unchecked = (value, it)
                 window["tokens"] += ntok
                 window["steps"] += 1
-                window["time"] += time.perf_counter() - tic
+                boundary = it % cfg.grad_accumulation == 0
+                reporting = it % cfg.steps_per_report == 0 or it == cfg.iters
+                if reporting or (compiling and len(shapes) == 1) or stop.requested or (
+                        it % cfg.steps_per_eval == 0) or (boundary and it % cfg.save_every == 0):
+                    mx.eval(state, window["loss"])
+                    _stop_if_not_finite(value.item(), it, cfg, last_ckpt)
+                    unchecked = None
+                if compiling and len(shapes) == 1:
+                    took = time.perf_counter() - first_tic
+                    if main:
+                        remember_compile(cfg, took)
+                    progress.note(f"First step done in {took:.1f}s (compiling included); each "
+                                  "new batch shape compiles once")
                 progress.advance(it)
-                if it % cfg.steps_per_report == 0 or it == cfg.iters:
+                if reporting:
                     # The step's loss is already the whole batch's (all processes).
                     last_train = window["loss"].item() / window["steps"]
+                    window["time"] = time.perf_counter() - window["start"]
                     tokens_all = mx.distributed.all_sum(mx.array(window["tokens"])).item()
                     trained_tokens += int(tokens_all)
                     elapsed = time.perf_counter() - loop_start
@@ -464,13 +540,20 @@ def train(job, make_step=make_step, loss=masked_loss):
                         "iterations_per_second": window["steps"] / max(window["time"], 1e-9),
                         "trained_tokens": trained_tokens,
                         "peak_memory_gb": mx.get_peak_memory() / 1e9,
+                        "compiled_shapes": len(shapes),
                         "eta_seconds": elapsed / (it - loop_first) * (cfg.iters - it),
                     }
                     progress.train(record)
                     if main:
                         for callback in job.callbacks:
                             callback.on_train_report(record)
-                    window = {"loss": mx.array(0.0), "tokens": 0, "steps": 0, "time": 0.0}
+                    window = _new_window(mx)
+                    if initial is not None:
+                        current = model.trainable_parameters()
+                        model.update(initial)
+                        last_val = report_val(0)
+                        model.update(current)
+                        initial = None
                 if valid_batches is not None and n_val and (
                         it % cfg.steps_per_eval == 0 or it == cfg.iters):
                     last_val = report_val(it)

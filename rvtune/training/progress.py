@@ -95,6 +95,11 @@ class Progress:
             self.log.echo = lambda line: print(line, flush=True)
             self._bar = None
 
+    def note(self, line: str) -> None:
+        """Say what is happening now (above the bar, and in run.log)."""
+        if self.enabled:
+            self.log(line)
+
     def advance(self, step: int) -> None:
         if self._bar is not None:
             self._bar.update(self._task, completed=step, where=self._where(step))
@@ -130,6 +135,7 @@ class Progress:
         self._record({"type": "val", **info})
         self.log(f"{self._where(info['step'])}  validation loss {info['val_loss']:.4f} "
                  f"({info['val_seconds']:.1f}s)"
+                 + (" before training" if info["step"] == 0 else "")
                  + "".join(f"  {k} {info[k]:.3f}" for k in ("exact", "assembles") if k in info)
                  + ("  new best" if info.get("best") else ""))
 
@@ -141,6 +147,42 @@ class Progress:
         epochs = -(-self.total // self.per_epoch)
         return (f"epoch {epoch + 1}/{epochs} step {index + 1}/{self.per_epoch} "
                 f"(step {step}/{self.total})")
+
+
+COMPILE_TIMES = "compile-times.json"
+
+
+def compile_seconds(key: str) -> float | None:
+    """How long the first training step took last time for ``key`` (device, model,
+    bits, batch), from the rvtune cache; None when never measured here."""
+    from .tiny import cache_root
+
+    try:
+        return float(json.loads((cache_root() / COMPILE_TIMES).read_text())[key])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def remember_compile_seconds(key: str, seconds: float) -> None:
+    """Store the first step's time for ``key`` (a cache, so failures are ignored)."""
+    from rvtune.core.atomic import atomic_open
+
+    from .tiny import cache_root
+
+    path = cache_root() / COMPILE_TIMES
+    try:
+        data = json.loads(path.read_text())
+        if not isinstance(data, dict):
+            data = {}
+    except (OSError, ValueError):
+        data = {}
+    data[key] = round(seconds, 1)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_open(path, "w", encoding="utf-8") as fh:
+            fh.write(json.dumps(data, indent=1, sort_keys=True))
+    except OSError:
+        pass
 
 
 def _clock(seconds: float) -> str:
