@@ -60,6 +60,27 @@ class PromptFormat:
     def render(self, prompt: str) -> str:
         return self.formatter.render_prompt(prompt)
 
+    def render_turn(self, history: list, prompt: str) -> str | None:
+        """The text to complete for ``prompt`` after the ``history`` turns
+        (``[{"role", "content"}]``), laid out as the formatter lays out conversations; None
+        when the formatter renders single prompts only."""
+        from rvtune.core.errors import RvtuneError
+
+        if not history:
+            return self.render(prompt)
+        messages = [*history, {"role": "user", "content": prompt},
+                    {"role": "assistant", "content": ""}]
+        try:
+            pieces = self.formatter.render_messages(messages)
+        except (RvtuneError, NotImplementedError):
+            return None
+        last = max(i for i, (_, trained) in enumerate(pieces) if trained)
+        return "".join(text for text, _ in pieces[:last])  # up to the answer's start
+
+    def multi_turn(self) -> bool:
+        probe = [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}]
+        return self.render_turn(probe, "c") is not None
+
 
 def prompt_format(run=None, adapter=None, formatter: str | None = None,
                   system: str | None = None, instruction_template: str | None = None,

@@ -107,6 +107,59 @@ def test_chat_answers_each_line_until_quit(run_dir):
     assert "formatter plain" in proc.stderr
 
 
+@pytest.mark.slow
+def test_chat_commands_and_conversation(run_dir):
+    proc = subprocess.run(
+        [sys.executable, "-m", "rvtune", "chat", "--run", str(run_dir), "--max-tokens", "4",
+         "--show-prompt"],
+        input="first msg\n/help\n/nope\nsecond msg\n/reset\nthird msg\n/exit\n",
+        capture_output=True, text=True, env={**os.environ, **_env(), "HF_HUB_OFFLINE": "1"},
+        timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    err = proc.stderr
+    assert "multi-turn" in err and "/reset" in err and "Ctrl-C" in err  # banner, /help
+    assert "unknown command /nope; /help lists them" in err
+    assert "(conversation cleared)" in err
+    prompts = [block for block in err.split(">>> ") if "User: " in block]
+    assert len(prompts) == 3  # /help, /nope and /reset reached no model
+    assert prompts[0].count("User: ") == 1 and "first msg" in prompts[0]
+    assert prompts[1].count("User: ") == 2  # the first turn, its answer, then this one
+    assert prompts[1].index("first msg") < prompts[1].index("Assistant:") < prompts[1].index(
+        "second msg")
+    assert prompts[2].count("User: ") == 1 and "third msg" in prompts[2]
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_the_answer_not_the_chat(tmp_path):
+    import signal
+    import time
+
+    from rvtune.training.tiny import tiny_model_path
+
+    env = {**os.environ, **_env(), "HF_HUB_OFFLINE": "1"}
+    os.environ.update(_env())
+    model = tiny_model_path()  # random weights: greedy text that does not stop by itself
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rvtune", "chat", "--model", str(model), "--raw",
+         "--max-tokens", "100000"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        proc.stdin.write("say something long\n")
+        proc.stdin.flush()
+        assert proc.stdout.read(20)  # the answer is streaming
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.5)
+        proc.stdin.write("/quit\n")
+        proc.stdin.flush()
+        proc.stdin.close()
+        rc = proc.wait(timeout=120)
+    finally:
+        proc.kill()
+    err = proc.stderr.read()
+    assert rc == 0, err
+    assert "(stopped)" in err and "Traceback" not in err
+
+
 def test_generate_errors_are_one_line(tmp_path):
     cases = [
         (["generate", "--run", tmp_path / "nope", "x"], "no such directory"),

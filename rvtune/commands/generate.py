@@ -59,10 +59,10 @@ class Session:
                                     raw=params["raw"])
         self.params = params
 
-    def answer(self, prompt: str, stream=True) -> str:
+    def answer(self, prompt: str, stream=True, history=()) -> str:
         from rvtune.inference import generate
 
-        text = self.format.render(prompt)
+        text = self.format.render_turn(list(history), prompt)
         if self.params["show_prompt"]:
             click.echo(text, err=True)
         p = self.params
@@ -104,12 +104,22 @@ def generate(prompt, **params):
     click.echo()
 
 
+CHAT_HELP = """\
+/help            this list
+/reset           forget the conversation so far (start a new one)
+/quit, /exit     leave (Ctrl-D too)
+Ctrl-C           stop the answer being written; the session goes on
+Anything else is a message to the model."""
+
+
 @click.command()
 @load_options
 def chat(**params):
-    """Chat with a trained adapter: each line you type is one prompt; /quit or Ctrl-D ends.
+    """Chat with a trained adapter: each line you type is a message; /help lists commands.
 
-    Each request is answered on its own, the way the model was trained (single-turn).
+    With a formatter that lays out conversations (chatml, plain, chat-template) earlier turns
+    are sent along with each message (/reset forgets them); otherwise each line is answered
+    on its own. Ctrl-C stops an answer without leaving; /quit or Ctrl-D leaves.
     """
     from rvtune.core.errors import RvtuneError
 
@@ -117,23 +127,45 @@ def chat(**params):
     session = Session(params)
     where = session.loaded.run.path if session.loaded.run else (
         session.loaded.adapter.source if session.loaded.adapter else session.loaded.model_path)
-    click.echo(f"rvtune chat: {where} (formatter {session.format.formatter.name}); "
-               "/quit to leave", err=True)
+    turns = "multi-turn" if session.format.multi_turn() else "one message at a time"
+    click.echo(f"rvtune chat: {where} (formatter {session.format.formatter.name}, {turns}); "
+               "/help for commands", err=True)
+    history: list[dict] = []
     while True:
         click.echo(">>> ", nl=False, err=True)
-        line = sys.stdin.readline()
+        try:
+            line = sys.stdin.readline()
+        except KeyboardInterrupt:
+            click.echo("\n(/quit or Ctrl-D to leave)", err=True)
+            continue
         if not line:
             click.echo(err=True)
             return
         line = line.strip()
         if not line:
             continue
-        if line in ("/quit", "/exit", "/q"):
-            return
+        if line.startswith("/"):
+            command = line.split()[0]
+            if command in ("/quit", "/exit", "/q"):
+                return
+            if command == "/help":
+                click.echo(CHAT_HELP, err=True)
+            elif command == "/reset":
+                history.clear()
+                click.echo("(conversation cleared)", err=True)
+            else:
+                click.echo(f"unknown command {command}; /help lists them", err=True)
+            continue
         try:
             _check_prompt(line, params)
         except RvtuneError as exc:
             click.echo(f"Error: {exc}", err=True)
             continue
-        session.answer(line)
+        try:
+            reply = session.answer(line, history=history if turns == "multi-turn" else ())
+        except KeyboardInterrupt:
+            click.echo("\n(stopped)", err=True)
+            continue
         click.echo()
+        if turns == "multi-turn":
+            history += [{"role": "user", "content": line}, {"role": "assistant", "content": reply}]
