@@ -15,6 +15,15 @@ from rvtune.core.errors import DataError, UsageError
 PAD_MULTIPLE = 16
 
 
+def padded_width(longest: int, max_seq_length: int) -> int:
+    """The width of a batch whose longest row has ``longest`` tokens: a multiple of 16, and
+    of an eighth of the power of two below ``longest`` for longer rows. A run then compiles
+    its step for at most about eight widths per doubling of row length (each new shape is a
+    new compilation), and padding stays under an eighth."""
+    step = max(PAD_MULTIPLE, (1 << (max(longest, 1).bit_length() - 1)) // 8)
+    return max(min(-(-longest // step) * step, max_seq_length), longest)
+
+
 def read_rows(path: Path) -> list:
     """The rows of a prepared ``.jsonl`` split (an absent file is an empty split)."""
     path = Path(path)
@@ -238,8 +247,7 @@ class Batches:
         rows = chunk[self.rank::self.world_size]
         seqs = [self.data.ids[i] for i in rows]
         longest = max(len(s) for s in seqs)
-        width = min(-(-longest // PAD_MULTIPLE) * PAD_MULTIPLE, self.max_seq_length)
-        width = max(width, longest)
+        width = padded_width(longest, self.max_seq_length)
         spans = [(self.data.spans[i] if i < len(self.data.spans) else None)
                  or [(self.data.offsets[i], len(self.data.ids[i]))] for i in rows]
         if self.pack_width:

@@ -151,7 +151,7 @@ def footprint(batches, width: int | None, per_token: float = 1.0,
     """``(slots, cost)`` of one epoch of ``batches`` (a ``data.Batches``), packed into
     sequences of ``width`` or (``width`` None) padded per batch: token slots per real token,
     and relative compute (each slot costs ``per_token + per_column x sequence width``)."""
-    from .data import PAD_MULTIPLE
+    from .data import padded_width
 
     ids = batches.data.ids
     used = real = cost = 0
@@ -163,8 +163,7 @@ def footprint(batches, width: int | None, per_token: float = 1.0,
             count = len(bins)
         else:
             count = len(lengths)
-            cols = max(min(-(-max(lengths) // PAD_MULTIPLE) * PAD_MULTIPLE,
-                           batches.max_seq_length), max(lengths))
+            cols = padded_width(max(lengths), batches.max_seq_length)
         used += count * cols
         cost += count * cols * (per_token + per_column * cols)
     return used / max(real, 1), cost

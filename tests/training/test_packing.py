@@ -124,3 +124,15 @@ def test_packed_training_follows_the_unpacked_loss_curve(make_job, tmp_path):
     assert [c[:2] for c in curves[True]] == [c[:2] for c in curves[False]]
     for (_, _, packed), (_, _, plain) in zip(curves[True], curves[False]):
         assert packed == pytest.approx(plain, rel=2e-3)
+
+
+def test_padded_widths_are_few_and_waste_under_an_eighth():
+    from rvtune.training.data import padded_width
+
+    widths = {padded_width(n, 2048) for n in range(1, 2049)}
+    assert len(widths) == 40  # instead of 128 multiples of 16
+    for n in range(1, 2049):
+        width = padded_width(n, 2048)
+        assert n <= width <= 2048 and width % 16 == 0
+        assert width - n < max(16, n / 8)
+    assert padded_width(250, 256) == 256  # capped at --max-seq-length
