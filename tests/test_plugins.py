@@ -143,10 +143,23 @@ class EveryKindPlugin:
     def register_exporters(register):
         register(EveryKindPlugin.CopyExporter)
 
+    class EvenFilter:
+        """Filter: keeps rows whose target ends in an even digit."""
+
+        name = "even"
+
+        def check(self, completions):
+            return [None if int(c[-1]) % 2 == 0 else "odd" for c in completions]
+
     @staticmethod
     @rvtune.hookimpl
     def register_evaluators(register):
         register(EveryKindPlugin.SameEvaluator)
+
+    @staticmethod
+    @rvtune.hookimpl
+    def register_filters(register):
+        register(EveryKindPlugin.EvenFilter)
 
 
 @pytest.fixture
@@ -163,6 +176,24 @@ def test_hook_register_dataset_adapters(every_kind, tmp_path):
     result = prepare(PrepareConfig(DatasetSpec("echo"), out=str(tmp_path / "o"),
                                    formatter="plain"))
     assert result.manifest["adapter"] == "echo" and sum(result.counts.values()) == 12
+
+
+def test_hook_register_filters(every_kind, tmp_path):
+    from rvtune.core.datasets import DatasetSpec
+    from rvtune.core.errors import UsageError
+    from rvtune.core.prepare import PrepareConfig, prepare
+
+    result = prepare(PrepareConfig(DatasetSpec("echo"), out=str(tmp_path / "o"),
+                                   formatter="plain", filters=("even",)))
+    targets = [r["target"] for split in ("train", "valid")
+               for r in read_jsonl(tmp_path / "o" / f"{split}.jsonl")]
+    assert sorted(targets) == [f"li a0, {i}" for i in (0, 10, 2, 4, 6, 8)]
+    assert result.manifest["filters"]["even"]["dropped"] == 6
+    dropped = read_jsonl(tmp_path / "o" / "dropped.jsonl")
+    assert {d["reason"] for d in dropped} == {"even"} and len(dropped) == 6
+    with pytest.raises(UsageError, match=r"unknown filter 'nope' \(option --filter\); "
+                                         r"available: assembles, even"):
+        prepare(PrepareConfig(DatasetSpec("echo"), out=str(tmp_path / "p"), filters=("nope",)))
 
 
 def test_hook_register_formatters(shout_plugin, tmp_path):
@@ -203,12 +234,15 @@ def test_example_plugin_installs_and_works_through_the_cli(rvtune_cli, tmp_path)
     listed = json.loads(rvtune_cli("plugins", "--json", env=env, check=True).stdout)
     alpaca = [r for r in listed if r["name"] == "alpaca"][0]
     assert alpaca["distribution"] == "rvtune-alpaca-formatter" and alpaca["version"] == "0.1.0"
-    assert alpaca["registers"] == {"formatter": ["alpaca"], "logger": ["csv"]}
+    assert alpaca["registers"] == {"formatter": ["alpaca"], "logger": ["csv"],
+                                   "filter": ["short"]}
     assert not alpaca["builtin"]
-    src = write_jsonl(tmp_path / "d.jsonl", SAMPLE_ROWS)
-    proc = rvtune_cli("prepare", "--dataset", src, "--formatter", "alpaca",
+    long_row = {"description": "nine nops", "instructions": "\n".join(["nop"] * 9)}
+    src = write_jsonl(tmp_path / "d.jsonl", SAMPLE_ROWS + [long_row])
+    proc = rvtune_cli("prepare", "--dataset", src, "--formatter", "alpaca", "--filter", "short",
                       "--out", tmp_path / "o", env=env)
     assert proc.returncode == 0, proc.stderr
+    assert "1 dropped by --filter short" in proc.stdout
     row = read_jsonl(tmp_path / "o" / "train.jsonl")[0]
     assert row["text"] == f"### Instruction:\n{row['input']}\n\n### Response:\n{row['target']}"
     # RVTUNE_LOAD_PLUGINS= switches third-party plugins off; naming one picks it.

@@ -82,8 +82,9 @@ split_options = stack(
                  help="Share of rows held out as a test split (test.jsonl)."),
     click.option("--on-bad-row", type=click.Choice(["fail", "skip"]), default="fail",
                  show_default=True, help="Stop at a bad row, or skip and count it."),
-    click.option("--filter", "filters", multiple=True, type=click.Choice(["assembles"]),
-                 help="Drop rows whose target is not valid RISC-V assembly (repeatable)."),
+    click.option("--filter", "filters", multiple=True, metavar="NAME",
+                 help="Drop rows a registered filter rejects, e.g. 'assembles' (the target "
+                      "is not valid RISC-V assembly); repeatable (see `rvtune plugins`)."),
     click.option("--limit", type=int, default=None, help="Read at most this many rows."),
 )
 

@@ -61,6 +61,21 @@ def register_evaluators(register):
 
 
 @hookspec
+def register_filters(register):
+    """Register row filters: classes that drop prepared rows whose completion fails a check
+    (``rvtune prepare --filter NAME``, repeatable; ``rvtune run`` passes it on).
+
+    A filter class has ``name``, a docstring, ``__init__(self)`` and
+    ``check(self, completions) -> list``: for each completion in the list, ``None`` to keep
+    the row or a one-line reason to drop it. Rows come in batches of up to a few thousand, so
+    a filter that starts a process (an assembler) pays for it once per batch. An optional
+    ``prepare(self)`` runs before any row is read: raise
+    :class:`rvtune.core.errors.UsageError` there when the filter cannot run (a missing tool).
+    Dropped rows are counted per filter in ``manifest.json`` and listed in ``dropped.jsonl``.
+    """
+
+
+@hookspec
 def register_loggers(register):
     """Register metrics loggers: classes that send each training and validation record
     somewhere besides ``metrics.jsonl`` (which stays the source of truth).

@@ -28,6 +28,7 @@ DEFAULT_PLUGINS = (
     "rvtune.plugins.riscv_phrasings",
     "rvtune.plugins.exporters",
     "rvtune.plugins.riscv_evaluator",
+    "rvtune.plugins.riscv_filter",
     "rvtune.plugins.mlx_trainer",
     "rvtune.plugins.loggers",
 )

@@ -16,12 +16,11 @@ from pathlib import Path
 
 from .atomic import _kill_point, write_json
 from .datasets import DatasetSpec, Example, check_row, choose_adapter
-from .errors import DataError, UsageError
+from .errors import DataError, RvtuneError, UsageError
 from .plugins import registry as get_registry
 from rvtune.formats.messages import check_renders, dedupe_prompt, format_record
 
 SPLITS = ("train", "valid", "test")
-FILTERS = ("assembles",)
 FILTER_CHUNK = 2000
 LISTED_DROPS = 100  # rows named in the manifest per reason; dropped.jsonl lists every one
 DROPPED_FILE = "dropped.jsonl"
@@ -90,9 +89,11 @@ def check_config(config: PrepareConfig) -> None:
                          "every row)")
     if config.on_bad_row not in ("fail", "skip"):
         raise UsageError(f"--on-bad-row {config.on_bad_row}: use 'fail' or 'skip'")
-    for name in config.filters:
-        if name not in FILTERS:
-            raise UsageError(f"--filter {name}: unknown filter; available: {', '.join(FILTERS)}")
+    if config.filters:
+        from .plugins import registry
+
+        for name in config.filters:
+            registry().get("filter", name, option="--filter")
 
 
 def _check_out_dir(out: Path, config: PrepareConfig) -> None:
@@ -171,37 +172,45 @@ def _group_split(groups, n_valid: int, n_test: int, seed: int):
 
 
 class _Filter:
-    """Drops rows whose completion fails a check, in batches, recording what it drops."""
+    """Runs the registered filters named by ``--filter`` over batches of rows, in order,
+    recording what each drops (``register_filters`` in core/hookspecs.py)."""
 
     def __init__(self, names, sink=None):
+        from .plugins import registry
+
         self.names = tuple(names)
         self.sink = sink   # every drop goes here as a JSON line (dropped.jsonl)
         self.dropped = {name: 0 for name in self.names}
         self.listed = {name: [] for name in self.names}
-        self.validator = None
-        if "assembles" in self.names:
-            from rvtune.riscv.validate import Validator
-
-            self.validator = Validator()
+        self.filters = [registry().get("filter", name, option="--filter")()
+                        for name in self.names]
+        for row_filter in self.filters:
+            if hasattr(row_filter, "prepare"):
+                row_filter.prepare()
 
     def __call__(self, examples):
-        if not self.names or not examples:
-            return examples
-        results = self.validator.check_many([e.completion for e in examples])
-        kept = []
-        for example, result in zip(examples, results):
-            if result.valid:
-                kept.append(example)
-                continue
-            self.dropped["assembles"] += 1
-            entry = {"where": example.where, "target": example.completion,
-                     "message": result.message.splitlines()[0] if result.message else ""}
-            if len(self.listed["assembles"]) < LISTED_DROPS:
-                self.listed["assembles"].append(entry)
-            if self.sink is not None:
-                _write_drop(self.sink, example.where, "assembles", entry["message"],
-                            example.completion)
-        return kept
+        for name, row_filter in zip(self.names, self.filters):
+            if not examples:
+                break
+            reasons = row_filter.check([e.completion for e in examples])
+            if len(reasons) != len(examples):
+                raise RvtuneError(f"filter '{name}' answered {len(reasons)} verdicts for "
+                                  f"{len(examples)} rows; its check() must return one per row")
+            kept = []
+            for example, reason in zip(examples, reasons):
+                if reason is None:
+                    kept.append(example)
+                    continue
+                self.dropped[name] += 1
+                entry = {"where": example.where, "target": example.completion,
+                         "message": str(reason)}
+                if len(self.listed[name]) < LISTED_DROPS:
+                    self.listed[name].append(entry)
+                if self.sink is not None:
+                    _write_drop(self.sink, example.where, name, entry["message"],
+                                example.completion)
+            examples = kept
+        return examples
 
 
 def _write_drop(sink, key: str, reason: str, message: str, target: str | None = None) -> None:

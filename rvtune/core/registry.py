@@ -11,6 +11,7 @@ KINDS = {
     "exporter": ("register_exporters", "exporter"),
     "evaluator": ("register_evaluators", "evaluator"),
     "logger": ("register_loggers", "metrics logger"),
+    "filter": ("register_filters", "filter"),
 }
 
 

@@ -1,4 +1,5 @@
-"""An rvtune plugin adding the ``alpaca`` prompt formatter and a ``csv`` metrics logger."""
+"""An rvtune plugin adding the ``alpaca`` prompt formatter, a ``csv`` metrics logger and a
+``short`` row filter."""
 
 import csv
 
@@ -46,3 +47,20 @@ class CsvLogger:
 @rvtune.hookimpl
 def register_loggers(register):
     register(CsvLogger)
+
+
+class ShortFilter:
+    """Drop rows whose target is longer than 8 lines (keep single instructions and short
+    snippets)."""
+
+    name = "short"
+    max_lines = 8
+
+    def check(self, completions):
+        return [None if len(c.splitlines()) <= self.max_lines
+                else f"{len(c.splitlines())} lines, over {self.max_lines}" for c in completions]
+
+
+@rvtune.hookimpl
+def register_filters(register):
+    register(ShortFilter)
