@@ -44,7 +44,8 @@ def exports(cli_run, tmp_path_factory):
     """A copy of the CLI run with every export the docs load, under its exports/."""
     run = tmp_path_factory.mktemp("docs") / "run"
     shutil.copytree(cli_run, run, ignore=shutil.ignore_patterns("exports"))
-    for args in (["--format", "npz"], ["--format", "mlx"], ["--fuse", "--dequantize"],
+    for args in (["--format", "npz"], ["--format", "mlx"], ["--format", "peft"],
+                 ["--fuse", "--dequantize"],
                  ["--format", "gguf", "--modelfile"], ["--format", "gguf-lora"]):
         run_cli("export", "--run", run, *args, check=True)
     return run / "exports"
@@ -55,6 +56,13 @@ def test_npz_mlx_and_fused_commands(exports):
         for script in blocks(page):
             out = run_block(script, exports)
             assert out.strip(), (page, script)
+
+
+def test_peft_command(exports):
+    pytest.importorskip("torch")
+    pytest.importorskip("peft")
+    (script,) = blocks("export-peft.md")
+    assert run_block(script, exports).strip() == "16"  # the run's rank, read by PEFT
 
 
 def test_gguf_commands_in_llama_cpp(exports, llama_bin):
