@@ -45,7 +45,8 @@ def _config(params: dict):
         instruction_template=params["instruction_template"], compare_base=params["compare_base"],
         batch_size=params["batch_size"], max_tokens=params["max_tokens"],
         temperature=params["temperature"], seed=params["seed"], trials=params["trials"],
-        generate_only=params["generate_only"],
+        generate_only=params["generate_only"], check_samples=params["check_samples"],
+        check_temperature=params["check_temperature"],
     )
 
 
@@ -129,6 +130,12 @@ def _print_categories(summary: dict) -> None:
               help="Seed for sampling and for the evaluator's random trials.")
 @click.option("--trials", type=int, default=16, show_default=True,
               help="Random starting states per example for execution checks (riscv).")
+@click.option("--check-samples", type=int, default=0, show_default=True, metavar="K",
+              help="Checked decoding: when an answer fails the evaluator's check (riscv: "
+                   "does not assemble), sample up to K more and keep the first that passes. "
+                   "Applied to the base model too; 0 = off.")
+@click.option("--check-temperature", type=float, default=0.8, show_default=True,
+              help="Sampling temperature of --check-samples.")
 @click.option("--generate-only", is_flag=True,
               help="Only generate: write predictions.jsonl (and base-predictions.jsonl) into "
                    "--out and score nothing; score them later, where an assembler is "

@@ -53,6 +53,10 @@ class EvalConfig:
     #: Generate and write predictions.jsonl (and base-predictions.jsonl), score nothing:
     #: for machines without an assembler; score later with --predictions.
     generate_only: bool = False
+    #: Checked decoding: an answer the evaluator's ``accepts`` rejects is replaced by the
+    #: first of up to ``check_samples`` sampled answers it accepts (0 = off).
+    check_samples: int = 0
+    check_temperature: float = 0.8
 
     def identity(self) -> dict:
         """What makes two evaluations the same (where they are written aside)."""
@@ -79,6 +83,7 @@ def _no_progress(_label: str, _total: int):
 def _check(config: EvalConfig) -> None:
     scoring.check_options(config.trials, config.batch_size, config.max_tokens,
                           config.temperature, config.limit)
+    scoring.check_decoding_options(config.check_samples, config.check_temperature)
     if config.predictions:
         clash = [o for o, v in (("--run", config.run), ("--model", config.model),
                                 ("--adapter", config.adapter), ("--data", config.data)) if v]
@@ -167,7 +172,10 @@ def evaluate(config: EvalConfig, progress=_no_progress, log=lambda _m: None) -> 
     """
     _check(config)
     evaluator = scoring.make_evaluator(config.evaluator, trials=config.trials, seed=config.seed)
-    if not config.generate_only and hasattr(evaluator, "prepare"):
+    if config.check_samples and not hasattr(evaluator, "accepts"):
+        raise UsageError(f"--check-samples: evaluator '{evaluator.name}' has no check to "
+                         "decode against (no accepts method); drop --check-samples")
+    if (not config.generate_only or config.check_samples) and hasattr(evaluator, "prepare"):
         evaluator.prepare()  # a missing checker is said before minutes of generation
     examples, data = load_examples(config)
     _check_lengths(examples)
@@ -179,21 +187,24 @@ def evaluate(config: EvalConfig, progress=_no_progress, log=lambda _m: None) -> 
 
 
 def _check_lengths(examples) -> None:
-    """Refuse a huge prompt before any model loads (it would stall generation for hours)."""
+    """Refuse huge text before any model loads or checker runs (it would stall generation or
+    scoring for hours)."""
     from rvtune.core.datasets import MAX_FIELD_CHARS
 
     for example in examples:
-        if len(example.prompt or "") > MAX_FIELD_CHARS:
-            raise DataError(f"{example.where}: the prompt is {len(example.prompt):,} "
-                            f"characters, over the {MAX_FIELD_CHARS:,} rvtune accepts; "
-                            "shorten the row or drop it")
+        for field in ("prompt", "reference", "prediction"):
+            text = getattr(example, field, None) or ""
+            if len(text) > MAX_FIELD_CHARS:
+                raise DataError(f"{example.where}: the {field} is {len(text):,} characters, "
+                                f"over the {MAX_FIELD_CHARS:,} rvtune accepts; shorten the row "
+                                "or drop it")
 
 
 def _evaluate_into(out: Path, config: EvalConfig, evaluator, examples, data, progress,
                    log) -> EvalResult:
     _check_out(out, config)
 
-    timing = {}
+    timing, checked = {}, {}
     predictions, base_predictions, models = None, None, {}
     if config.predictions:
         predictions = [e.prediction for e in examples]
@@ -214,6 +225,9 @@ def _evaluate_into(out: Path, config: EvalConfig, evaluator, examples, data, pro
                     examples, batch_size=config.batch_size, max_tokens=config.max_tokens,
                     temperature=config.temperature, seed=config.seed, progress=advance)
             timing.update({f"{key}_{k}": v for k, v in model.timing.items()})
+            if config.check_samples:
+                generated[key], checked[key] = _checked_decoding(
+                    config, evaluator, model, examples, generated[key], progress, log)
         predictions = generated["tuned"]
         base_predictions = generated.get("base")
     if config.generate_only:
@@ -263,11 +277,47 @@ def _evaluate_into(out: Path, config: EvalConfig, evaluator, examples, data, pro
     if base_results is not None:
         summary["base_results"] = base_results
         summary["comparison"] = scoring.compare(base_results, results, metrics)
+    if checked:
+        summary["checked_decoding"] = checked
     summary["chart"] = "eval.png" if metrics else None
     summary["timing"] = timing
     summary["config"] = config.identity()
     _write(out, summary, rows, results, base_results, metrics)
     return EvalResult(out, summary, rows)
+
+
+def _checked_decoding(config: EvalConfig, evaluator, model, examples, answers, progress,
+                      log) -> tuple[list[str], dict]:
+    """Replace each answer ``evaluator.accepts`` rejects by the first of up to
+    ``config.check_samples`` sampled answers it accepts (a new seed per round)."""
+    answers = list(answers)
+    ok = evaluator.accepts(answers)
+    rejected = [i for i, good in enumerate(ok) if not good]
+    pending = list(rejected)
+    rounds = 0
+    for round_ in range(1, config.check_samples + 1):
+        if not pending:
+            break
+        rounds = round_
+        subset = [examples[i] for i in pending]
+        with progress(f"checked decoding, round {round_} ({model.label})",
+                      len(subset)) as advance:
+            samples = model.generate(subset, batch_size=config.batch_size,
+                                     max_tokens=config.max_tokens,
+                                     temperature=config.check_temperature,
+                                     seed=config.seed + round_, progress=advance)
+        still = []
+        for index, sample, good in zip(pending, samples, evaluator.accepts(samples)):
+            if good:
+                answers[index] = sample
+            else:
+                still.append(index)
+        pending = still
+    fixed = len(rejected) - len(pending)
+    log(f"Checked decoding ({model.label}): {len(rejected)} of {len(answers)} answers rejected, "
+        f"{fixed} replaced by a sampled answer that passes, in {rounds} round(s)")
+    return answers, {"samples": config.check_samples, "temperature": config.check_temperature,
+                     "rejected": len(rejected), "replaced": fixed, "rounds": rounds}
 
 
 def _write_predictions(out: Path, examples, predictions, base_predictions, models,
@@ -299,6 +349,9 @@ def _settings(config: EvalConfig) -> dict:
                         temperature=config.temperature)
     if config.limit is not None:
         settings["limit"] = config.limit
+    if config.check_samples:
+        settings.update(check_samples=config.check_samples,
+                        check_temperature=config.check_temperature)
     return settings
 
 

@@ -136,3 +136,11 @@ def check_options(trials: int, batch_size: int, max_tokens: int, temperature: fl
         raise UsageError(f"--temperature {temperature}: must be 0 (greedy) or more")
     if limit is not None and limit < 1:
         raise UsageError(f"--limit {limit}: must be at least 1")
+
+
+def check_decoding_options(samples: int, temperature: float) -> None:
+    if samples < 0:
+        raise UsageError(f"--check-samples {samples}: must be 0 (off) or more")
+    if samples and not temperature > 0:
+        raise UsageError(f"--check-temperature {temperature}: must be above 0 (the extra "
+                         "answers are sampled)")

@@ -49,6 +49,16 @@ class RiscvEvaluator:
             result.append(score)
         return result
 
+    def accepts(self, predictions) -> list[bool]:
+        """For checked decoding (``rvtune eval --check-samples``): True where the answer is
+        non-empty and assembles (placeholders substituted, as the ``assembles`` metric)."""
+        from rvtune.riscv.metrics import normalize
+
+        if self.validator is None:
+            self.prepare()
+        results = self.validator.check_many(list(predictions), substitute=True)
+        return [bool(normalize(p)) and r.valid for p, r in zip(predictions, results)]
+
     def aggregate(self, scores: list[dict], categories=None) -> dict:
         """``{"overall": {...}, "by_category": {...}}`` as ``rvtune.riscv.metrics.aggregate``."""
         from rvtune.riscv.metrics import ExampleScore, aggregate

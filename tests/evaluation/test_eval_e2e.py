@@ -134,3 +134,85 @@ def test_generate_only_writes_predictions_that_score_like_a_full_eval(rvtune_cli
     again = json.loads((tmp_path / "scored" / "eval.json").read_text())["results"]["overall"]
     first = json.loads((tmp_path / "full" / "eval.json").read_text())["results"]["overall"]
     assert {m: again[m] for m in METRICS} == {m: first[m] for m in METRICS}
+
+
+def test_checked_decoding_keeps_passing_answers_and_replaces_only_with_passing_ones(tiny_run,
+                                                                                   tmp_path):
+    env = {"RVTUNE_CACHE": tiny_cache()}
+    common = ("--run", tiny_run, "--limit", 12, "--max-tokens", 16, "--trials", 0,
+              "--no-compare-base")
+    greedy = run_rvtune("eval", *common, "--out", tmp_path / "greedy", env=env)
+    assert greedy.returncode == 0, greedy.stderr
+    checked = run_rvtune("eval", *common, "--check-samples", 6, "--check-temperature", 1.0,
+                         "--out", tmp_path / "checked", env=env)
+    assert checked.returncode == 0, checked.stderr
+    before = read_jsonl(tmp_path / "greedy" / "eval.jsonl")
+    after = read_jsonl(tmp_path / "checked" / "eval.jsonl")
+    changed = 0
+    for old, new in zip(before, after):
+        if old["assembles"]:
+            assert new["prediction"] == old["prediction"]
+        elif new["prediction"] != old["prediction"]:
+            changed += 1
+            assert new["assembles"], new
+    summary = json.loads((tmp_path / "checked" / "eval.json").read_text())
+    info = summary["checked_decoding"]["tuned"]
+    assert info["rejected"] == sum(1 for r in before if not r["assembles"] or
+                                   not r["prediction"].strip())
+    assert info["replaced"] == changed and summary["settings"]["check_samples"] == 6
+    rates = [json.loads((tmp_path / d / "eval.json").read_text())["results"]["overall"]
+             ["assembles"] for d in ("greedy", "checked")]
+    assert rates[1] >= rates[0]
+    assert "Checked decoding" in checked.stderr
+
+
+def test_checked_decoding_options_are_checked(tiny_run):
+    proc = run_rvtune("eval", "--run", tiny_run, "--check-samples", -1)
+    assert proc.returncode == 2 and "--check-samples -1: must be 0 (off) or more" in proc.stderr
+    proc = run_rvtune("eval", "--run", tiny_run, "--check-samples", 2, "--check-temperature", 0)
+    assert proc.returncode == 2 and "--check-temperature 0.0: must be above 0" in proc.stderr
+
+
+class OddLength:
+    """Evaluator whose check passes answers of odd length (a real check that sampling can
+    pass, to exercise replacement)."""
+
+    name = "odd-length"
+    metrics = ("odd",)
+
+    def score(self, references, predictions):
+        return [{"odd": len(p) % 2 == 1} for p in predictions]
+
+    def accepts(self, predictions):
+        return [len(p) % 2 == 1 for p in predictions]
+
+
+def test_checked_decoding_replaces_rejected_answers_with_passing_samples(tiny_run, tmp_path,
+                                                                         monkeypatch):
+    import rvtune
+    from rvtune.core.plugins import register_plugin, unregister_plugin
+    from rvtune.evaluation.pipeline import EvalConfig, evaluate
+
+    class Plugin:
+        @staticmethod
+        @rvtune.hookimpl
+        def register_evaluators(register):
+            register(OddLength)
+
+    monkeypatch.setenv("RVTUNE_CACHE", tiny_cache())
+    register_plugin(Plugin, "odd-length-test")
+    try:
+        common = dict(run=str(tiny_run), limit=12, max_tokens=9, evaluator="odd-length",
+                      compare_base=False)
+        greedy = evaluate(EvalConfig(**common, out=str(tmp_path / "g")))
+        checked = evaluate(EvalConfig(**common, out=str(tmp_path / "c"), check_samples=4,
+                                      check_temperature=1.5))
+    finally:
+        unregister_plugin("odd-length-test")
+    info = checked.summary["checked_decoding"]["tuned"]
+    before = [r["prediction"] for r in greedy.rows]
+    after = [r["prediction"] for r in checked.rows]
+    assert info["rejected"] == sum(len(p) % 2 == 0 for p in before) > 0
+    assert info["replaced"] == sum(a != b for a, b in zip(after, before)) > 0
+    assert all(len(b) % 2 == 0 and len(a) % 2 == 1 for a, b in zip(after, before) if a != b)
+    assert all(a == b for a, b in zip(after, before) if len(b) % 2 == 1)
