@@ -70,11 +70,12 @@ def _chatml(options) -> str:
 
 
 def _plain(options) -> str:
+    user = f"'User: ' ~ {_wrapped(options)} ~ '\\n'"
     return (
         _default_system(options, lambda s: f"'System: ' ~ {s} ~ '\\n'")
         + "{%- for message in messages %}"
         + "{%- if message['role'] == 'system' %}{{ 'System: ' ~ message['content'] ~ '\\n' }}"
-        + f"{{%- elif message['role'] == 'user' %}}{{{{ 'User: ' ~ {_wrapped(options)} ~ '\\n' }}}}"
+        + f"{{%- elif message['role'] == 'user' %}}{{{{ {user} }}}}"
         + "{%- else %}{{ 'Assistant: ' ~ message['content'] ~ '\\n' }}"
         + "{%- endif %}"
         + "{%- endfor %}"
@@ -88,12 +89,14 @@ def _preamble(options) -> str:
         return ""
     head = "{%- set ns = namespace(items=[]) %}"
     if options.system:
+        system = f"{{'role': 'system', 'content': {_lit(options.system)}}}"
         head += ("{%- if not messages or messages[0]['role'] != 'system' %}"
-                 f"{{%- set ns.items = [{{'role': 'system', 'content': {_lit(options.system)}}}] %}}"
+                 f"{{%- set ns.items = [{system}] %}}"
                  "{%- endif %}")
+    user = f"{{'role': 'user', 'content': {_wrapped(options)}}}"
     head += ("{%- for message in messages %}"
              "{%- if message['role'] == 'user' %}"
-             f"{{%- set ns.items = ns.items + [{{'role': 'user', 'content': {_wrapped(options)}}}] %}}"
+             f"{{%- set ns.items = ns.items + [{user}] %}}"
              "{%- else %}{%- set ns.items = ns.items + [message] %}{%- endif %}"
              "{%- endfor %}"
              "{%- set messages = ns.items %}")

@@ -18,6 +18,11 @@ prompts: the drift must stay within ``max_drift`` (default 0.1) times the adapte
 effect on the logits plus 10% of the logit range (room for 16-bit rounding). If it does not, the export retries with every
 adapted layer in 16-bit, and fails (nothing written) if even that drifts.
 ``dequantize=True`` gives a plain 16-bit model instead (what ``gguf`` builds on).
+``rvtune_fuse.json`` records how each layer was stored, the drift and whether it retried.
+
+The saved model carries the run's prompt format as its chat template (``chat_template.jinja``
+and ``tokenizer_config.json``; see :mod:`.chat_template`), and single-token stop strings join
+``eos_token_id``, so mlx-lm's own generate and server prompt and stop it as rvtune does.
 """
 
 import json

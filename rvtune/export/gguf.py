@@ -17,7 +17,7 @@ from pathlib import Path
 from rvtune.core.errors import UsageError
 
 from .base import Exporter
-from .gguf_write import OUTTYPES, SUPPORTED, check_architecture  # noqa: F401  (re-exported)
+from .gguf_write import OUTTYPES, check_architecture
 
 
 def outtype_of(request) -> str:

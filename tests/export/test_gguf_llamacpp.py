@@ -8,8 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from export_helpers import (  # noqa: F401  (fixtures)
-    TEXTS, logits_of, max_diff, tiny_model, trained_full)
+from export_helpers import TEXTS, tiny_model, trained_full  # noqa: F401  (fixtures)
 from llamacpp import complete, llama_bin, logits, tokenize  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.slow
