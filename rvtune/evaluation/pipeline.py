@@ -204,7 +204,7 @@ def _evaluate_into(out: Path, config: EvalConfig, evaluator, examples, data, pro
                    log) -> EvalResult:
     _check_out(out, config)
 
-    timing, checked = {}, {}
+    timing, checked, unchecked = {}, {}, {}
     predictions, base_predictions, models = None, None, {}
     if config.predictions:
         predictions = [e.prediction for e in examples]
@@ -226,12 +226,14 @@ def _evaluate_into(out: Path, config: EvalConfig, evaluator, examples, data, pro
                     temperature=config.temperature, seed=config.seed, progress=advance)
             timing.update({f"{key}_{k}": v for k, v in model.timing.items()})
             if config.check_samples:
+                unchecked[key] = generated[key]
                 generated[key], checked[key] = _checked_decoding(
                     config, evaluator, model, examples, generated[key], progress, log)
         predictions = generated["tuned"]
         base_predictions = generated.get("base")
     if config.generate_only:
-        return _write_predictions(out, examples, predictions, base_predictions, models, data)
+        return _write_predictions(out, examples, predictions, base_predictions, models, data,
+                                  unchecked)
 
     sets = [predictions] + ([base_predictions] if base_predictions is not None else [])
     log(f"Scoring {len(examples) * len(sets)} predictions with evaluator '{evaluator.name}' "
@@ -252,6 +254,8 @@ def _evaluate_into(out: Path, config: EvalConfig, evaluator, examples, data, pro
         row = {"index": index, "where": example.where, "category": categories[index],
                "prompt": example.prompt, "reference": example.reference,
                "prediction": prediction, **s}
+        if "tuned" in unchecked and unchecked["tuned"][index] != prediction:
+            row["unchecked_prediction"] = unchecked["tuned"][index]
         if base_scores is not None:
             row["base"] = {"prediction": base_predictions[index], **base_scores[index]}
         rows.append(row)
@@ -321,19 +325,22 @@ def _checked_decoding(config: EvalConfig, evaluator, model, examples, answers, p
 
 
 def _write_predictions(out: Path, examples, predictions, base_predictions, models,
-                       data) -> EvalResult:
+                       data, unchecked=None) -> EvalResult:
     """``--generate-only``: the answers in the ``--predictions`` layout, nothing scored."""
     from .report import write_rows
 
     out.mkdir(parents=True, exist_ok=True)
     written = {}
-    for name, answers in (("predictions.jsonl", predictions),
-                          ("base-predictions.jsonl", base_predictions)):
+    unchecked = unchecked or {}
+    for name, key, answers in (("predictions.jsonl", "tuned", predictions),
+                               ("base-predictions.jsonl", "base", base_predictions)):
         if answers is None:
             continue
+        before = unchecked.get(key) or answers
         write_rows(out / name, [{"where": e.where, "category": e.category, "prompt": e.prompt,
-                                 "reference": e.reference, "prediction": answer}
-                                for e, answer in zip(examples, answers)])
+                                 "reference": e.reference, "prediction": answer,
+                                 **({"unchecked_prediction": old} if old != answer else {})}
+                                for e, answer, old in zip(examples, answers, before)])
         written[name] = str(out / name)
     tuned = models.get("tuned")
     summary = {"examples": len(examples), "data": data, "generated": written,

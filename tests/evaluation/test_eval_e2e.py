@@ -216,3 +216,4 @@ def test_checked_decoding_replaces_rejected_answers_with_passing_samples(tiny_ru
     assert info["replaced"] == sum(a != b for a, b in zip(after, before)) > 0
     assert all(len(b) % 2 == 0 and len(a) % 2 == 1 for a, b in zip(after, before) if a != b)
     assert all(a == b for a, b in zip(after, before) if len(b) % 2 == 1)
+    assert [r.get("unchecked_prediction", r["prediction"]) for r in checked.rows] == before
