@@ -7,7 +7,9 @@
 # Each argument is a run name followed by extra `rvtune run` flags. Runs live in $RUNS (kept
 # for a later call); the small files (logs, summaries, metrics, eval reports) go to $OUT.
 # STAGE=train stops after training; STAGE=eval (a later call on the same machine) resumes any
-# run that training cut short (`rvtune run --resume`), then generates.
+# run that training cut short (`rvtune run --resume`), then generates. CHECK=K generates with
+# checked decoding (`rvtune eval --check-samples K`; needs an assembler on the GPU machine,
+# e.g. GNU as carried there); BASE=0 skips the base model (already measured).
 set -u
 OUT=${OUT:-/tmp/rvtune-quality}
 RUNS=${RUNS:-/tmp/rvtune-runs}
@@ -44,11 +46,12 @@ fi
 # installed: bash benchmarks/score_quality.sh DIR (after unpacking $OUT/quality.tgz).
 first=1
 for name in "${names[@]}"; do
-  base=$([ $first = 1 ] && echo --compare-base || echo --no-compare-base)
+  base=$([ $first = 1 ] && [ "${BASE:-1}" = 1 ] && echo --compare-base || echo --no-compare-base)
   for which in heldout phrasings; do
     data=$([ $which = phrasings ] && echo "--data riscv-phrasings")
     ( timeout "$EVAL_LIMIT" python3 -m rvtune eval --run "$RUNS/$name" $data --batch-size 64 \
-        --max-tokens 96 $base --generate-only --out "$RUNS/$name/gen-$which" \
+        --max-tokens 96 $base --generate-only --check-samples "${CHECK:-0}" \
+        --out "$RUNS/$name/gen-$which" \
         > "$OUT/$name.gen-$which.log" 2>&1
       echo "generate $name $which rc=$? $(date +%T)" ) &
   done

@@ -54,8 +54,14 @@ def main(out: str, *names: str) -> None:
                 print(f"| base | {which} | {base['examples']} | "
                       + " | ".join(pct(base.get(m)) for m in METRICS) + " |")
                 base_done.add(which)
+            greedy = out / name / f"eval-{which}-greedy" / "eval.json"
+            if greedy.exists():  # checked decoding ran: its greedy answers, scored alone
+                res = json.loads(greedy.read_text())["results"]["overall"]
+                print(f"| {name} greedy | {which} | {res['examples']} | "
+                      + " | ".join(pct(res.get(m)) for m in METRICS) + " |")
             res = summary["results"]["overall"]
-            print(f"| {name} | {which} | {res['examples']} | "
+            label = f"{name} checked" if greedy.exists() else name
+            print(f"| {label} | {which} | {res['examples']} | "
                   + " | ".join(pct(res.get(m)) for m in METRICS) + " |")
     for name in names:
         for which in ("heldout", "phrasings"):
