@@ -29,8 +29,6 @@ def outtype_of(request) -> str:
     return outtype
 
 
-
-
 def export_gguf(source: dict, target: Path, name: str, outtype: str = "f16", fmt=None,
                 log=print, **fuse_options):
     """Fuse (dequantized) into a temporary directory beside ``target``, then write GGUF."""

@@ -86,12 +86,11 @@ class GgufLoraExporter(Exporter):
     def write(self, request, out):
         import json
 
+        from rvtune.inference import prompt_format
         from rvtune.training.from_gguf import is_gguf
         from rvtune.training.model import resolve_model_path
 
         from .base import log_of, options, read_request_adapter
-        from rvtune.inference import prompt_format
-
         from .gguf import outtype_of, write_modelfile
         from .gguf_write import check_architecture, write_model_gguf
 
