@@ -152,7 +152,6 @@ def _candidates(base, dequantize: bool, allow_quantized: bool):
 
 
 def _store(fused32, how):
-    import mlx.core as mx
     import mlx.nn as nn
 
     if isinstance(how, tuple):
