@@ -144,6 +144,8 @@ PREDICTIONS = {
     "pred-bad-bytes": b'{"reference": "\xff", "prediction": "nop"}\n',
     "pred-empty": b"",
     "pred-number-fields": b'{"reference": 1, "prediction": 2}\n',
+    "pred-huge-prediction": json.dumps({"reference": "nop", "prediction": HUGE}).encode(),
+    "pred-huge-reference": json.dumps({"reference": HUGE, "prediction": "nop"}).encode(),
     "pred-deep-nesting": b"[" * 100_000 + b"]" * 100_000 + b"\n",
     "pred-bom-then-garbage": b"\xef\xbb\xbf{x\n",
 }
