@@ -274,6 +274,16 @@ def test_permission_denied_is_one_line_naming_the_directory():
         shutil.rmtree(locked)
 
 
+def test_overwriting_a_mount_point_is_one_line_and_keeps_it(tmp_path):
+    adapter = make_adapter(tmp_path / "a.npz")
+    with tmpfs(tmp_path / "volume") as volume:
+        proc = run_rvtune("export", "--adapter", adapter, "--format", "mlx", "--out", volume,
+                          "--overwrite")
+        line = one_line(proc, 1)
+        assert line.startswith(f"Error: {volume}: cannot be replaced") and "mount point" in line
+        assert volume.is_dir() and not list(tmp_path.glob(".volume.*"))
+
+
 def test_name_too_long_is_one_line(tmp_path, sample_jsonl):
     line = one_line(run_rvtune("prepare", "--dataset", sample_jsonl, "--out",
                                tmp_path / ("x" * 300)), 1)

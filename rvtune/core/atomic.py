@@ -81,23 +81,23 @@ def atomic_path(target, suffix: str = ""):
         if tmp.is_dir() and target.exists():
             old = _old_of(target)
             _remove(old)
-            _replace(target, old)
+            _replace(target, old, target)
             _kill_point("atomic-between-renames")
             try:
-                _replace(tmp, target)
+                _replace(tmp, target, target)
             except BaseException:
                 os.replace(old, target)  # the old copy goes back at once
                 raise
             _remove(old)
         else:
             _kill_point("atomic-before-replace")
-            _replace(tmp, target)
+            _replace(tmp, target, target)
     finally:
         if tmp.exists() or tmp.is_symlink():
             _remove(tmp)
 
 
-def _replace(src: Path, dst: Path) -> None:
+def _replace(src: Path, dst: Path, target: Path) -> None:
     import errno
 
     try:
@@ -106,9 +106,9 @@ def _replace(src: Path, dst: Path) -> None:
         if exc.errno in (errno.EXDEV, errno.EBUSY):
             from .errors import RvtuneError
 
-            raise RvtuneError(f"{dst}: cannot be replaced by a rename ({os.strerror(exc.errno)}"
-                              "; is it a mount point?); write to a path inside it "
-                              "instead") from None
+            raise RvtuneError(f"{target}: cannot be replaced by a rename "
+                              f"({os.strerror(exc.errno)}; is it a mount point?); write to a "
+                              "path inside it instead") from None
         raise
 
 
