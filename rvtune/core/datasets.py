@@ -124,7 +124,13 @@ def check_row(where: str, row, spec: DatasetSpec) -> Example:
     from rvtune.formats.messages import chat_example, is_chat_row
 
     if is_chat_row(row, spec.options):
-        return chat_example(where, row, spec.options)
+        example = chat_example(where, row, spec.options)
+        for role, text in (("prompt", example.prompt), ("completion", example.completion)):
+            if isinstance(text, str) and len(text) > MAX_FIELD_CHARS:
+                raise DataError(f"{where}: the conversation's {role} is {len(text):,} "
+                                f"characters, over the {MAX_FIELD_CHARS:,} rvtune accepts; "
+                                "shorten the row")
+        return example
     values = []
     for role, fld in (("prompt", spec.prompt_field), ("completion", spec.completion_field)):
         if fld not in row:
