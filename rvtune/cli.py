@@ -154,7 +154,7 @@ def cli(debug):
     """rvtune: fine-tune language models with LoRA / 4-bit QLoRA on MLX, where every
     stage (datasets, prompt formats, trainers, exporters, evaluators) is a plugin.
 
-    Start with `rvtune run --preset tiny` (offline, about two minutes on a laptop CPU).
+    Start with `rvtune run --preset tiny` (offline, about 30 s on 2 CPU cores).
 
     Exit codes: 0 success; 1 bad input content or environment (a data row, a model or
     adapter file, a full or read-only disk, a NaN loss); 2 bad command line or config file;

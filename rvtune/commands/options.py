@@ -105,6 +105,19 @@ def dataset_spec(params: dict) -> DatasetSpec:
     )
 
 
+def _model_tokenizer(params: dict) -> str | None:
+    """``rvtune run --formatter chat-template`` without ``--tokenizer``: the model's own (a
+    GGUF file's converted directory)."""
+    model = params.get("model")
+    if params.get("formatter") != "chat-template" or not model:
+        return None
+    if str(model).lower().endswith(".gguf"):
+        from rvtune.training.model import resolve_model_path
+
+        return str(resolve_model_path(model))
+    return str(model)
+
+
 def prepare_config(params: dict, out: str):
     """Build a :class:`PrepareConfig` from a command's parameters."""
     from rvtune.core.prepare import PrepareConfig
@@ -115,7 +128,7 @@ def prepare_config(params: dict, out: str):
         formatter=params["formatter"],
         system=params.get("system"),
         instruction_template=params.get("instruction_template"),
-        tokenizer=params.get("tokenizer"),
+        tokenizer=params.get("tokenizer") or _model_tokenizer(params),
         seed=params["seed"],
         valid_fraction=params["valid_fraction"],
         test_fraction=params["test_fraction"],

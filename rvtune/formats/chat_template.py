@@ -20,7 +20,7 @@ def load_tokenizer(name_or_path: str):
         raise UsageError(
             f"cannot load a tokenizer from '{name_or_path}' ({type(exc).__name__}); "
             "pass --tokenizer with a local model directory, or download the model first "
-            "(huggingface-cli download MODEL)"
+            "(hf download MODEL)"
         ) from exc
 
 

@@ -54,11 +54,13 @@ def resolve_model_path(model: str, log=None) -> Path:
                 raise UsageError(
                     f"--model {model}: not in the Hugging Face cache and the download "
                     f"failed ({type(exc).__name__}); check the id and your network, run "
-                    f"`huggingface-cli download {model}`, or use --preset tiny") from None
+                    f"`hf download {model}`, or pass --model /path/to/local/model-dir (or a "
+                    ".gguf file), or use --preset tiny / --preset smollm2 offline") from None
         if path is None:
             raise UsageError(
                 f"--model {model}: not in the Hugging Face cache and HF_HUB_OFFLINE is set; "
-                f"download it with `huggingface-cli download {model}` or use --preset tiny")
+                f"download it with `hf download {model}`, pass --model /path/to/local/"
+                "model-dir (or a .gguf file), or use --preset tiny / --preset smollm2")
     check_model_dir(path, model)
     return path
 

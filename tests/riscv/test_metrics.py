@@ -187,3 +187,14 @@ def test_aggregate_counts_undecidable_causes():
         "vector instructions: no RVV emulator": 2}
     assert report["overall"]["mnemonic_first"] == pytest.approx(2 / 3)
     assert report["by_category"]["base"]["exec_undecidable_causes"] == {}
+
+
+def test_encoding_match_examples_of_metrics_md():
+    from rvtune.riscv.metrics import score_pairs
+
+    pairs = {("addi a0, a0, 1", "addi a0,a0,1"): True, ("mv a0, a1", "addi a0, a1, 0"): True,
+             ("mv x10, a1", "mv a0, a1"): True, ("add a0, a0, a1", "c.add a0, a1"): False,
+             ("add a0, a1, a2", "add a0, a2, a1"): False}
+    scores = score_pairs([r for r, _ in pairs], [p for _, p in pairs], trials=2)
+    assert [s.encoding_match for s in scores] == list(pairs.values())
+    assert scores[3].exec_match  # same behaviour, different bytes

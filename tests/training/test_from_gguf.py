@@ -207,3 +207,20 @@ def test_smollm2_preset_trains_and_generates(tmp_path):
                       "load a word from a0 into t1", env={"RVTUNE_CACHE": cache})
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.strip()
+
+
+@pytest.mark.slow
+def test_run_with_chat_template_uses_the_models_own_tokenizer(tmp_path):
+    _smollm2()
+    run_dir = tmp_path / "run"
+    proc = run_rvtune("run", "--preset", "smollm2", "--formatter", "chat-template",
+                      "--iters", "1", "--num-layers", "1", "--dataset-size", "100",
+                      "--batch-size", "2", "--steps-per-eval", "1", "--val-batches", "1",
+                      "--sample-tokens", "0", "--run-dir", run_dir,
+                      env={"RVTUNE_CACHE": str(tmp_path / "cache")}, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    row = json.loads((run_dir / "data" / "train.jsonl").read_text().splitlines()[0])
+    # SmolLM2's template (from the GGUF's metadata), not a layout rvtune wrote itself:
+    # it adds its default system message.
+    text = row["text"]
+    assert text.startswith("<|im_start|>system\n") and "<|im_start|>assistant\n" in text
