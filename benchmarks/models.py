@@ -9,17 +9,21 @@ SHAPES = {
     "mistral-110m": dict(hidden_size=768, num_hidden_layers=8, intermediate_size=2048,
                          num_attention_heads=12, num_key_value_heads=4, head_dim=64,
                          vocab_size=32768, rope_theta=1e6),
+    # HuggingFaceTB/SmolLM2-135M-Instruct (the smollm2 preset; tied embeddings)
+    "smollm2-135m": dict(hidden_size=576, num_hidden_layers=30, intermediate_size=1536,
+                         num_attention_heads=9, num_key_value_heads=3, head_dim=64,
+                         vocab_size=49152, rope_theta=1e5, tie_word_embeddings=True),
     "mistral-tiny": dict(hidden_size=256, num_hidden_layers=4, intermediate_size=512,
                          num_attention_heads=8, num_key_value_heads=2, head_dim=32,
                          vocab_size=2048, rope_theta=1e6),
 }
 
 
-def config(shape: str) -> dict:
+def config(shape: str, dtype: str = "bfloat16") -> dict:
     """An HF-style config.json dict for a Mistral-architecture model of ``shape``."""
     return {"model_type": "mistral", "architectures": ["MistralForCausalLM"],
             "rms_norm_eps": 1e-5, "tie_word_embeddings": False,
-            "max_position_embeddings": 32768, "torch_dtype": "bfloat16", **SHAPES[shape]}
+            "max_position_embeddings": 32768, "torch_dtype": dtype, **SHAPES[shape]}
 
 
 def build(shape: str, bits: int = 4, group_size: int = 64, dtype: str = "bfloat16"):
@@ -44,4 +48,4 @@ def parameter_count(shape: str) -> int:
     q = s["num_attention_heads"] * s["head_dim"]
     kv = s["num_key_value_heads"] * s["head_dim"]
     per_layer = h * q + 2 * h * kv + q * h + 3 * h * inter + 2 * h
-    return layers * per_layer + 2 * v * h + h
+    return layers * per_layer + (1 if s.get("tie_word_embeddings") else 2) * v * h + h

@@ -135,6 +135,7 @@ def main():
     p.add_argument("--grad-checkpoint", action="store_true")
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--steps", type=int, default=10)
+    p.add_argument("--bits", type=int, default=4, help="0 = LoRA on unquantized weights")
     p.add_argument("--dtype", default="bfloat16",
                    help="weights' dtype (use float32 on CPU: bf16 matmuls are emulated there)")
     p.add_argument("--matmul", action="store_true")
@@ -143,10 +144,13 @@ def main():
     p.add_argument("--tmp", default="/tmp")
     args = p.parse_args()
 
+    from rvtune.training.cpu import fast_blas
+
+    fast_blas()  # as the CLI does: MLX's CPU matmuls through OpenBLAS where installed
     import mlx.core as mx
 
     mx.random.seed(0)
-    model = models.build(args.shape, dtype=args.dtype)
+    model = models.build(args.shape, bits=args.bits, dtype=args.dtype)
     add_lora(model)
     data = Dataset(max(64, args.batch * 8), args.seq, models.SHAPES[args.shape]["vocab_size"])
     if args.breakdown:
@@ -159,6 +163,7 @@ def main():
     tokens_per_s, peak_gb = fn(model, data, args)
     flops_per_token = 4 * models.parameter_count(args.shape)
     result = {"impl": args.impl, "shape": args.shape, "batch": args.batch, "seq": args.seq,
+              "bits": args.bits, "dtype": args.dtype,
               "fast_qmm": args.fast_qmm if args.impl == "rvtune" else "-",
               "forward_rows": args.forward_rows,
               "grad_checkpoint": args.grad_checkpoint, "device": str(mx.default_device()),
@@ -167,9 +172,9 @@ def main():
     from rvtune.core.jobs import TrainConfig
     from rvtune.training.memory import GB, estimate
 
-    cfg = TrainConfig(batch_size=args.batch, max_seq_length=args.seq + 1,
+    cfg = TrainConfig(batch_size=args.batch, max_seq_length=args.seq + 1, bits=args.bits,
                       grad_checkpoint=args.grad_checkpoint)
-    result["estimate_gb"] = round(estimate(models.config(args.shape), cfg, 1,
+    result["estimate_gb"] = round(estimate(models.config(args.shape, args.dtype), cfg, 1,
                                            args.seq + 1).total / GB, 2)
     if args.matmul:
         peak = matmul_tflops()

@@ -1,24 +1,31 @@
 """A peak-memory estimate for a training config, made from ``config.json`` before loading.
 
-Rough by design (aim: within about 30%): it counts quantized weights, LoRA weights with their
-gradients and Adam moments, saved activations for batch x sequence length (all blocks, or
-one block plus block inputs with gradient checkpointing), and the logits. docs/memory.md
-explains each term.
+It counts quantized weights, LoRA weights with their gradients and Adam moments, saved
+activations for batch x sequence length (every block from the first adapted one, or one
+block plus block inputs with gradient checkpointing), the float32 copies of the adapted
+modules' inputs that mlx-lm's float32 LoRA weights cause in a 16-bit model, and the logits.
+docs/memory.md explains each term and lists the measured peaks it is checked against
+(``benchmarks/memory_points.py``).
 """
 
 import os
 from dataclasses import dataclass, replace
 
-GB = 1024 ** 3
+GB = 1e9  # decimal gigabytes, the unit of the training reports' peak_memory_gb
 OVERHEAD = 1.10  # allocator slack, temporaries, the tokenizer and Python itself
-#: Measured/counted ratio of activation memory. MLX keeps more per layer than the tensors
-#: counted below (fp32 attention intermediates, the LoRA path's inputs, compile buffers):
-#: 1.9 brings the estimate within about 20% of the peaks measured on an H200 for a
-#: 7B-shaped model at batch x tokens 4x256, 16x256, 8x115 and 4x115 (docs/benchmarks.md).
-ACTIVATION_FACTOR = 1.9
-#: MLX's gradient checkpointing was measured to keep about half of the activations
-#: (27.2 -> 19.5 GB at 4x256 on an H200), far more than one block's worth.
-CHECKPOINT_KEEPS = 0.5
+#: Measured/counted ratio of activation memory. Once the float32 LoRA inputs are counted
+#: (the earlier 1.9 stood in for them), the counted tensors match the peaks measured at
+#: exact shapes: SmolLM2's shape on the CPU in float32 (8 x 65, 8 x 129) and the 7B shape
+#: on an H200 (16 x 257, batch 8 and 2 x 4 of rows up to 115 tokens), all within 6%.
+ACTIVATION_FACTOR = 1.0
+#: With gradient checkpointing MLX keeps each block's input plus about two blocks' worth of
+#: activations (the block being recomputed and its backward pass): measured on the CPU for
+#: SmolLM2's shape (3.03 -> 1.57 GB at 8 x 129) and a 4-layer model (tests/training/
+#: test_memory.py).
+CHECKPOINT_BLOCKS = 2
+#: ...except with the fast quantized path on CUDA, where it kept almost all of them
+#: (22.0 -> 19.5 GB for the 7B shape at 4 x 257 on an H200).
+CHECKPOINT_KEEPS_FAST_PATH = 0.9
 
 
 @dataclass
@@ -57,12 +64,40 @@ def module_shapes(d: dict) -> dict:
             "o_proj": (nh * hd, H), "gate_proj": (H, I), "up_proj": (H, I), "down_proj": (I, H)}
 
 
+def _lora_inputs(d: dict, targets: set) -> dict:
+    """Width of each distinct input that adapted modules read (q/k/v share one, gate/up
+    share one)."""
+    inputs = {}
+    if targets & {"q_proj", "k_proj", "v_proj"}:
+        inputs["attention"] = d["H"]
+    if "o_proj" in targets:
+        inputs["o_proj"] = d["nh"] * d["hd"]
+    if targets & {"gate_proj", "up_proj"}:
+        inputs["mlp"] = d["H"]
+    if "down_proj" in targets:
+        inputs["down_proj"] = d["I"]
+    return inputs
+
+
+def _fast_path_here(bits: int) -> bool:
+    if not bits:
+        return False
+    try:
+        from . import qmm_vjp
+
+        return qmm_vjp.wanted(qmm_vjp.settings()[0])
+    except Exception:  # no MLX, or a bad RVTUNE_FAST_QMM (reported where it is used)
+        return False
+
+
 def estimate(model_config: dict, config, world_size: int = 1,
-             seq_length: int | None = None) -> Estimate:
+             seq_length: int | None = None, fast_path: bool | None = None) -> Estimate:
     """Estimate peak bytes for training ``config`` (a :class:`TrainConfig`) on this model.
 
     ``seq_length`` is the longest padded batch the data will produce (batches are padded to
     their longest row, not to ``--max-seq-length``); it defaults to ``--max-seq-length``.
+    ``fast_path`` says whether the fast quantized backward (``qmm_vjp``) runs; None: as it
+    would on this machine.
     """
     seq = min(seq_length or config.max_seq_length, config.max_seq_length)
     d = _dims(model_config)
@@ -97,13 +132,21 @@ def estimate(model_config: dict, config, world_size: int = 1,
                                + 3 * config.rank * len(targets))
     if config.dropout:
         per_token_block += dtype * sum(shapes[t][0] for t in targets if t in shapes)
+    if dtype < 4:
+        # mlx-lm's LoRA weights are float32, so each distinct input of an adapted module is
+        # promoted to a float32 copy that the backward pass keeps.
+        per_token_block += 4 * sum(_lora_inputs(d, targets).values())
     attention = dtype * 2 * nh * seq  # scores and probabilities
     block = tokens * (per_token_block + attention) * ACTIVATION_FACTOR
+    # Only blocks from the first adapted one up keep activations for the backward pass.
     if config.grad_checkpoint:
-        activations = max(d["L"] * tokens * H * dtype + block, CHECKPOINT_KEEPS * d["L"] * block)
+        fast = _fast_path_here(bits) if fast_path is None else fast_path
+        activations = layers * tokens * H * dtype + CHECKPOINT_BLOCKS * block
+        if fast:
+            activations = max(activations, CHECKPOINT_KEEPS_FAST_PATH * layers * block)
     else:
-        activations = d["L"] * block
-    logits = tokens * d["V"] * 4 * 3  # fp32 logits, log-softmax and their gradient
+        activations = layers * block
+    logits = tokens * d["V"] * dtype * 3  # logits, their softmax and gradient (model dtype)
     total = (weights + lora + activations + logits) * OVERHEAD
     return Estimate(weights, lora, activations, logits, total)
 

@@ -1,5 +1,7 @@
 """The peak-memory estimate and the advice it gives."""
 
+import pytest
+
 from rvtune.core.jobs import TrainConfig
 from rvtune.training import memory
 
@@ -42,3 +44,33 @@ def test_what_fits_names_options_that_fit():
 def test_available_memory_is_positive():
     value, source = memory.available_memory()
     assert value > 0 and source
+
+
+SMALL = {"model_type": "mistral", "hidden_size": 256, "intermediate_size": 512,
+         "num_hidden_layers": 4, "num_attention_heads": 8, "num_key_value_heads": 2,
+         "head_dim": 32, "vocab_size": 2048, "tie_word_embeddings": False,
+         "torch_dtype": "float32", "rms_norm_eps": 1e-5, "rope_theta": 1e6,
+         "max_position_embeddings": 4096}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("checkpoint", [False, True])
+def test_estimate_is_within_15_percent_of_a_measured_peak(checkpoint):
+    """Real training steps (rvtune's own step) on a random float32 model, 8 rows of 129
+    tokens: MLX's measured peak against the estimate for the same settings."""
+    import mlx.core as mx
+    from mlx_lm.models import llama
+
+    from rvtune.training.bench import measure_steps
+    from rvtune.training.lora import apply_lora
+
+    mx.random.seed(0)
+    model = llama.Model(llama.ModelArgs.from_dict(SMALL))
+    mx.eval(model.parameters())
+    config = TrainConfig(bits=0, batch_size=8, max_seq_length=129, grad_checkpoint=checkpoint)
+    apply_lora(model, config)
+    rows = [([(7 * i + j) % 2000 + 3 for j in range(129)], 1) for i in range(16)]
+    _tps, peak_gb = measure_steps(model, rows, batch_size=8, max_seq_length=129, warmup=1,
+                                  steps=2, fast_qmm="off", grad_checkpoint=checkpoint)
+    est = memory.estimate(SMALL, config, 1, 129, fast_path=False).total / memory.GB
+    assert 0.85 <= est / peak_gb <= 1.15, (est, peak_gb)

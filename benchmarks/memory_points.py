@@ -1,0 +1,62 @@
+"""The memory estimate against every measured peak we have (docs/memory.md, Calibration).
+
+    python benchmarks/memory_points.py
+
+Each point is a measured peak (decimal GB, MLX's ``get_peak_memory``) with its source; the
+script prints ``rvtune.training.memory.estimate`` for the same settings and the ratio, so a
+change to the estimate shows at once what it does to every configuration. Add a point after
+each new measurement (``benchmarks/gpu_speed.sh`` and ``bench_memory.py`` print both sides).
+"""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+import models  # noqa: E402
+
+# (label, shape, dtype, bits, batch, seq (padded tokens per row), options, measured GB, source)
+POINTS = [
+    ("CPU, SmolLM2 shape, 8 x 65, --bits 0", "smollm2-135m", "float32", 0, 8, 65, {}, 1.78,
+     "qlora_step.py --impl rvtune --shape smollm2-135m --dtype float32 --bits 0 --batch 8 "
+     "--seq 64, 2-core x86_64, 2026-12-03"),
+    ("CPU, SmolLM2 shape, 8 x 129, --bits 0", "smollm2-135m", "float32", 0, 8, 129, {}, 3.03,
+     "same, --seq 128"),
+    ("CPU, SmolLM2 shape, 8 x 129, --bits 0, --grad-checkpoint", "smollm2-135m", "float32", 0,
+     8, 129, {"grad_checkpoint": True}, 1.57, "same, --grad-checkpoint"),
+    ("H200, SmolLM2, batch 8 (rows <= 125), --bits 4", "smollm2-135m", "float16", 4, 8, 128,
+     {}, 1.56, "issue 21: rvtune run --preset smollm2 --rank 16, 2026-12-03"),
+    ("H200, SmolLM2, batch 64, --bits 4", "smollm2-135m", "float16", 4, 64, 128, {}, 11.2,
+     "issue 21"),
+    ("H200, SmolLM2, batch 8, --bits 0", "smollm2-135m", "float16", 0, 8, 128, {}, 1.69,
+     "issue 21"),
+    ("H200, SmolLM2, batch 64, --bits 0", "smollm2-135m", "float16", 0, 64, 128, {}, 10.2,
+     "issue 21"),
+    ("H200, 7B shape, 4 x 257", "mistral-7b", "bfloat16", 4, 4, 257, {}, 22.0,
+     "docs/benchmarks.md section 6"),
+    ("H200, 7B shape, 16 x 257", "mistral-7b", "bfloat16", 4, 16, 257, {}, 53.1, "same"),
+    ("H200, 7B shape, rvtune run batch 8 (rows <= 115)", "mistral-7b", "bfloat16", 4, 8, 128,
+     {}, 16.8, "same"),
+    ("H200 x2, 7B shape, --nproc 2, 4 rows per GPU", "mistral-7b", "bfloat16", 4, 4, 128, {},
+     11.4, "same"),
+    ("H200, 7B shape, 4 x 257, --grad-checkpoint", "mistral-7b", "bfloat16", 4, 4, 257,
+     {"grad_checkpoint": True}, 19.5, "same"),
+]
+
+
+def main():
+    from rvtune.core.jobs import TrainConfig
+    from rvtune.training.memory import GB, estimate
+
+    print("| configuration | measured (GB) | estimate (GB) | estimate / measured |")
+    print("|---|---|---|---|")
+    for label, shape, dtype, bits, batch, seq, options, measured, _source in POINTS:
+        cfg = TrainConfig(batch_size=batch, bits=bits, rank=16, max_seq_length=max(seq, 512),
+                          **options)
+        # The H200 runs had the fast quantized path on (CUDA), the CPU runs not.
+        fast = label.startswith("H200") and bits > 0
+        est = estimate(models.config(shape, dtype), cfg, 1, seq, fast_path=fast).total / GB
+        print(f"| {label} | {measured:.2f} | {est:.2f} | {est / measured:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
