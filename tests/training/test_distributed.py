@@ -63,7 +63,10 @@ def test_two_ring_processes_match_one_and_resume(cli_env, tmp_path):
     assert sorted(p.name for p in (two / "checkpoints").iterdir()) == ["step-0000003",
                                                                       "step-0000006"]
     assert (two / "adapters" / "adapters.safetensors").is_file()
-    assert len(list(two.rglob("adapter_config.json"))) == 1
+    written = {str(p.relative_to(two)) for p in two.rglob("adapter_config.json")}
+    assert written - {"best-adapters/adapter_config.json"} == {  # one writer, no rank copies
+        "adapters/adapter_config.json", "checkpoints/step-0000003/adapter_config.json",
+        "checkpoints/step-0000006/adapter_config.json"}
     log = (two / "run.log").read_text()
     assert log.count("Run directory:") == 1 and log.count("Resuming directory:") == 1
     assert log.count("step 6/6  loss") == 1
