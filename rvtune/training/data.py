@@ -204,13 +204,13 @@ class Batches:
         return self.count
 
     def chunks_of(self, epoch: int) -> list:
-        """The batches (lists of row indices) of ``epoch``: rows sorted by padded width
-        (multiples of PAD_MULTIPLE, so padding is as low as sorting by length), ties broken
-        by a seeded shuffle per epoch, so each epoch groups the rows afresh."""
+        """The batches (lists of row indices) of ``epoch``: rows sorted by the width their
+        batch is padded to (:func:`padded_width`, so padding is as low as sorting by length),
+        ties broken by a seeded shuffle per epoch, so each epoch groups the rows afresh."""
         import numpy as np
 
         tie = np.random.default_rng([self.seed, epoch, 1]).permutation(len(self.data))
-        width = [-(-len(ids) // PAD_MULTIPLE) for ids in self.data.ids]
+        width = [padded_width(len(ids), self.max_seq_length) for ids in self.data.ids]
         order = sorted(range(len(self.data)), key=lambda i: (width[i], tie[i]))
         padded = order + order[: self.count * self.batch_size - len(order)]
         size = self.batch_size

@@ -36,7 +36,7 @@ def small_data(tmp_path_factory):
 
 
 def test_each_epoch_regroups_every_row_in_a_fresh_order():
-    from rvtune.training.data import PAD_MULTIPLE, Batches, Encoded
+    from rvtune.training.data import Batches, Encoded, padded_width
 
     data = Encoded(ids=[[1] * (3 + i % 40) for i in range(50)], offsets=[1] * 50)
     batches = Batches(data, 4, seed=3, max_seq_length=64)
@@ -44,7 +44,7 @@ def test_each_epoch_regroups_every_row_in_a_fresh_order():
     epochs = [batches.chunks_of(e) for e in range(3)]
     for chunks in epochs:
         assert sorted({i for chunk in chunks for i in chunk}) == list(range(50))
-        widths = [-(-len(data.ids[i]) // PAD_MULTIPLE) for chunk in chunks for i in chunk]
+        widths = [padded_width(len(data.ids[i]), 64) for chunk in chunks for i in chunk]
         assert widths[:50] == sorted(widths[:50])  # grouped by padded length
     assert epochs[0] != epochs[1] != epochs[2]
     assert list(batches.order(0)) != list(batches.order(1))
