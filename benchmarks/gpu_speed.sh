@@ -46,6 +46,10 @@ DATA=$RUNS/rvtune-b8/data
 [ -d "$RUNS/smollm2-4bit" ] || python3 -m mlx_lm convert --hf-path "$MODEL" \
   --mlx-path "$RUNS/smollm2-4bit" -q --q-bits 4 --q-group-size 64 > "$OUT/convert.log" 2>&1
 rv rvtune-b8-pack 90 --batch-size 8 --iters 200 --steps-per-report 20 --pack
+# The fast quantized backward forced on at batch 8 (auto now leaves it off below 512 rows).
+export RVTUNE_FAST_QMM=on
+rv rvtune-b8-fastqmm-on 60 --batch-size 8 --iters 200 --steps-per-report 20 --no-pack
+unset RVTUNE_FAST_QMM
 py mlx-lm-4bit-b8 90 benchmarks/mlx_lm_run.py --model "$RUNS/smollm2-4bit" --data "$DATA" --batch 8 --iters 150 --report 25
 py peft-b8 90 benchmarks/peft_step.py --model "$MODEL" --data "$DATA" --batch 8 --warmup 10 --steps 60
 rv rvtune-b64 90 --batch-size 64 --iters 100 --steps-per-report 10 --no-pack

@@ -49,7 +49,8 @@ def main():
     print("\n| run | tokens/s | steps/s | peak GB | estimate GB | compiled shapes | "
           "first step s | packing |")
     print("|---|---|---|---|---|---|---|---|")
-    for name in ("rvtune-b8", "rvtune-b8-pack", "rvtune-b64", "rvtune-b64-pack"):
+    for name in ("rvtune-b8", "rvtune-b8-pack", "rvtune-b8-fastqmm-on", "rvtune-b64",
+                 "rvtune-b64-pack"):
         row = rvtune_row(out, name)
         if row is None:
             print(f"| {name} | not run | | | | | | |")

@@ -24,7 +24,8 @@ def measure_steps(model, data, *, batch_size: int, max_seq_length: int, warmup: 
     from .loop import enable_grad_checkpoint, make_step
 
     if qmm_vjp.wanted(fast_qmm):
-        qmm_vjp.enable(model, forward_rows=forward_rows)
+        qmm_vjp.enable(model, forward_rows=forward_rows,
+                       backward_rows=qmm_vjp.backward_rows(fast_qmm))
     if grad_checkpoint:
         enable_grad_checkpoint(model)
     model.train()

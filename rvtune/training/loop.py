@@ -156,11 +156,13 @@ def _maybe_fast_qmm(model, log) -> None:
 
     mode, rows = qmm_vjp.settings()
     if qmm_vjp.wanted(mode):
-        count = qmm_vjp.enable(model, forward_rows=rows)
+        least = qmm_vjp.backward_rows(mode)
+        count = qmm_vjp.enable(model, forward_rows=rows, backward_rows=least)
         if count:
+            when = f" from {least} rows per step" if least else ""
             dense = f", dense forward from {rows} rows" if rows else ""
-            log(f"Fast quantized path on {count} layers (backward{dense}); "
-                "RVTUNE_FAST_QMM=off turns it off")
+            log(f"Fast quantized path on {count} layers (backward{when}{dense}); "
+                "RVTUNE_FAST_QMM=off turns it off, =on uses it at every size")
 
 
 def _new_window(mx) -> dict:

@@ -7,8 +7,10 @@ kernel. Here the forward pass keeps the quantized kernel, and a custom VJP dequa
 weight (transiently, one layer at a time) and uses an ordinary matmul for ``dx``.
 
 It is a pure speed switch: gradients equal the plain path's (see
-``tests/training/test_qmm_vjp.py``). ``auto`` turns it on where it wins (the CUDA backend)
-and off elsewhere (Metal's and the CPU's quantized kernels handle both layouts well).
+``tests/training/test_qmm_vjp.py``). ``auto`` turns it on where it wins: on the CUDA backend,
+for calls of at least ``DEFAULT_BACKWARD_ROWS`` rows (it costs a dequantize per weight and
+step, which few rows do not pay back); off elsewhere (Metal's and the CPU's quantized kernels
+handle both layouts well).
 """
 
 from functools import lru_cache
@@ -18,6 +20,12 @@ MODES = ("auto", "on", "off")
 #: on. Measured on an H200 (docs/benchmarks.md): at 4 x 256 tokens the dense forward lifts
 #: the step from 1.6x to 2.5x plain mlx-lm for a little more memory.
 DEFAULT_FORWARD_ROWS = 1024
+#: Rows (batch x tokens) below which ``auto`` keeps MLX's own quantized backward pass. The
+#: fast path dequantizes every adapted weight each step, a fixed cost that only enough rows
+#: pay back: on an H200 it lost at SmolLM2's batch 8 (about 360 rows: 10.3 steps/s against
+#: 15.8 for plain mlx-lm) and won at batch 64 (about 2,900 rows) and for the 7B shape at
+#: 4 x 256. ``RVTUNE_FAST_QMM=on`` uses it at every size.
+DEFAULT_BACKWARD_ROWS = 512
 
 
 def settings() -> tuple:
@@ -36,6 +44,23 @@ def settings() -> tuple:
     except ValueError:
         raise UsageError(f"RVTUNE_FAST_QMM_FORWARD_ROWS={raw}: expected an integer") from None
     return mode, (rows if rows > 0 else None)
+
+
+def backward_rows(mode: str) -> int | None:
+    """The fewest rows for which the fast backward runs: None (every size) when ``mode`` is
+    'on', else ``RVTUNE_FAST_QMM_BACKWARD_ROWS`` (default :data:`DEFAULT_BACKWARD_ROWS`)."""
+    import os
+
+    from rvtune.core.errors import UsageError
+
+    if mode == "on":
+        return None
+    raw = os.environ.get("RVTUNE_FAST_QMM_BACKWARD_ROWS", str(DEFAULT_BACKWARD_ROWS))
+    try:
+        rows = int(raw)
+    except ValueError:
+        raise UsageError(f"RVTUNE_FAST_QMM_BACKWARD_ROWS={raw}: expected an integer") from None
+    return rows if rows > 0 else None
 
 
 def wanted(mode: str) -> bool:
@@ -83,6 +108,10 @@ def _qmm(group_size: int, bits: int, mode: str, has_biases: bool, forward_rows: 
 
 
 def _fast_call(self, x):
+    least = self._rvtune_backward_rows
+    if least is not None and x.size // x.shape[-1] < least:
+        # Few rows (a static shape, so decided once per compiled shape): MLX's own path.
+        return self._rvtune_base.__call__(self, x)
     biases = self.get("biases")
     fn = _qmm(self.group_size, self.bits, getattr(self, "mode", "affine"), biases is not None,
               self._rvtune_forward_rows)
@@ -96,20 +125,22 @@ def _fast_call(self, x):
 _FAST_CLASSES: dict = {}
 
 
-def _fast_class(cls, forward_rows):
-    key = (cls, forward_rows)
+def _fast_class(cls, forward_rows, backward_rows=None):
+    key = (cls, forward_rows, backward_rows)
     if key not in _FAST_CLASSES:
         _FAST_CLASSES[key] = type(f"Fast{cls.__name__}", (cls,),
                                   {"__call__": _fast_call, "_rvtune_forward_rows": forward_rows,
+                                   "_rvtune_backward_rows": backward_rows,
                                    "_rvtune_base": cls})
     return _FAST_CLASSES[key]
 
 
-def enable(model, forward_rows: int | None = None) -> int:
+def enable(model, forward_rows: int | None = None, backward_rows: int | None = None) -> int:
     """Give every quantized linear layer of ``model`` the fast backward pass.
 
     With ``forward_rows``, a forward pass over at least that many rows (batch x tokens)
-    also dequantizes and uses a dense matmul. Returns the number of layers changed. The
+    also dequantizes and uses a dense matmul; with ``backward_rows``, a call over fewer rows
+    keeps MLX's own quantized path. Returns the number of layers changed. The
     layers keep their class's behaviour and parameters (they become a subclass), so
     saving, fusing and loading are unaffected.
     """
@@ -119,6 +150,6 @@ def enable(model, forward_rows: int | None = None) -> int:
     for _name, module in model.named_modules():
         base = getattr(type(module), "_rvtune_base", type(module))
         if base is nn.QuantizedLinear:
-            module.__class__ = _fast_class(base, forward_rows)
+            module.__class__ = _fast_class(base, forward_rows, backward_rows)
             count += 1
     return count

@@ -97,3 +97,23 @@ def test_training_run_uses_the_fast_path_when_asked(monkeypatch, tmp_path):
     losses = [json.loads(l)["loss"] for l in open(tmp_path / "run" / "metrics.jsonl")
               if '"train"' in l]
     assert losses and all(x == x for x in losses)
+
+
+def test_few_rows_keep_mlx_own_path(monkeypatch):
+    """Below backward_rows the layer runs MLX's quantized path (the fast function is not
+    even built); at or above it the fast one, with the same results either way."""
+    x_small = mx.random.normal((2, 8, 128), key=mx.random.key(2))  # 16 rows
+    x_large = mx.random.normal((4, 16, 128), key=mx.random.key(3))  # 64 rows
+    plain, fast = make_model(0), make_model(0)
+    assert qmm_vjp.enable(fast, backward_rows=32) == 2
+    qmm_vjp._qmm.cache_clear()
+    fast(x_small)
+    assert qmm_vjp._qmm.cache_info().misses == 0
+    fast(x_large)
+    assert qmm_vjp._qmm.cache_info().misses > 0
+    for x in (x_small, x_large):
+        assert mx.allclose(plain(x), fast(x), atol=1e-4, rtol=1e-4).item()
+    monkeypatch.setenv("RVTUNE_FAST_QMM_BACKWARD_ROWS", "300")
+    assert qmm_vjp.backward_rows("auto") == 300 and qmm_vjp.backward_rows("on") is None
+    monkeypatch.delenv("RVTUNE_FAST_QMM_BACKWARD_ROWS")
+    assert qmm_vjp.backward_rows("auto") == qmm_vjp.DEFAULT_BACKWARD_ROWS
