@@ -63,8 +63,8 @@ trainer_options = [
                  help="Recompute activations in the backward pass (less memory, slower)."),
     click.option("--pack/--no-pack", default=None,
                  help="Lay each batch's rows end to end in a few sequences (each row sees "
-                      "only itself; same loss) [default: on for short rows where the "
-                      "model supports it]."),
+                      "only itself; same loss) [default: on where that saves 10% of the "
+                      "step's matrix products; docs/trainer.md]."),
     click.option("--max-seq-length", type=int, default=2048, show_default=True,
                  help="Truncate longer rows to this many tokens (reported)."),
     click.option("--mask-prompt/--no-mask-prompt", default=True, show_default=True,
