@@ -3,13 +3,13 @@
 # GGUF) at batch 8 and 64, packed and not, beside plain mlx-lm and transformers + PEFT on the
 # same prepared rows; then a profile of one rvtune step and exact-shape memory points.
 #   OUT=/tmp/speed bash benchmarks/gpu_speed.sh      # logs and speed.jsonl in $OUT, table.md
-# Runs are in priority order and skipped once BUDGET seconds (default 330) have passed, so the
+# Runs are in priority order and skipped once BUDGET seconds (default 300) have passed, so the
 # script stays near six minutes however slow the cold start is. COMPILE=1 adds PEFT with
 # torch.compile (its compilation alone takes a minute or more).
 set -u
 OUT=${OUT:-/tmp/rvtune-speed}
 RUNS=${RUNS:-/tmp/rvtune-speed-runs}
-BUDGET=${BUDGET:-330}
+BUDGET=${BUDGET:-300}
 mkdir -p "$OUT" "$RUNS"
 export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH}
 export RVTUNE_CACHE=${RVTUNE_CACHE:-/tmp/rvtune-cache} HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
@@ -46,20 +46,16 @@ DATA=$RUNS/rvtune-b8/data
 [ -d "$RUNS/smollm2-4bit" ] || python3 -m mlx_lm convert --hf-path "$MODEL" \
   --mlx-path "$RUNS/smollm2-4bit" -q --q-bits 4 --q-group-size 64 > "$OUT/convert.log" 2>&1
 rv rvtune-b8-pack 90 --batch-size 8 --iters 200 --steps-per-report 20 --pack
+py mlx-lm-4bit-b8 90 benchmarks/mlx_lm_run.py --model "$RUNS/smollm2-4bit" --data "$DATA" --batch 8 --iters 150 --report 25
+py peft-b8 90 benchmarks/peft_step.py --model "$MODEL" --data "$DATA" --batch 8 --warmup 10 --steps 60
+py profile-b8-bits4 60 benchmarks/profile_step.py --model "$MODEL" --bits 4 --batch 8 --steps 60
 # The fast quantized backward forced on at batch 8 (auto now leaves it off below 512 rows).
 export RVTUNE_FAST_QMM=on
 rv rvtune-b8-fastqmm-on 60 --batch-size 8 --iters 200 --steps-per-report 20 --no-pack
 unset RVTUNE_FAST_QMM
-py mlx-lm-4bit-b8 90 benchmarks/mlx_lm_run.py --model "$RUNS/smollm2-4bit" --data "$DATA" --batch 8 --iters 150 --report 25
-py peft-b8 90 benchmarks/peft_step.py --model "$MODEL" --data "$DATA" --batch 8 --warmup 10 --steps 60
 rv rvtune-b64 90 --batch-size 64 --iters 100 --steps-per-report 10 --no-pack
-rv rvtune-b64-pack 90 --batch-size 64 --iters 100 --steps-per-report 10 --pack
 py mlx-lm-4bit-b64 60 benchmarks/mlx_lm_run.py --model "$RUNS/smollm2-4bit" --data "$DATA" --batch 64 --iters 60 --report 10
 py peft-b64 60 benchmarks/peft_step.py --model "$MODEL" --data "$DATA" --batch 64 --warmup 5 --steps 20
-py mlx-lm-16bit-b8 60 benchmarks/mlx_lm_run.py --model "$MODEL" --data "$DATA" --batch 8 --iters 150 --report 25
-py profile-b8-bits4 60 benchmarks/profile_step.py --model "$MODEL" --bits 4 --batch 8 --steps 60
-py profile-b8-bits0 60 benchmarks/profile_step.py --model "$MODEL" --bits 0 --batch 8 --steps 60
-[ "${COMPILE:-0}" = 1 ] && py peft-compile-b8 150 benchmarks/peft_step.py --model "$MODEL" --data "$DATA" --batch 8 --warmup 10 --steps 60 --compile
 # Memory at exact shapes (rows of 128 tokens), in parallel: peaks are per process.
 if ! over memory; then
   for spec in "4 8" "4 64" "0 8" "0 64"; do
@@ -69,4 +65,8 @@ if ! over memory; then
   done
   wait
 fi
+rv rvtune-b64-pack 90 --batch-size 64 --iters 100 --steps-per-report 10 --pack
+py profile-b8-bits0 60 benchmarks/profile_step.py --model "$MODEL" --bits 0 --batch 8 --steps 60
+py mlx-lm-16bit-b8 60 benchmarks/mlx_lm_run.py --model "$MODEL" --data "$DATA" --batch 8 --iters 150 --report 25
+[ "${COMPILE:-0}" = 1 ] && py peft-compile-b8 150 benchmarks/peft_step.py --model "$MODEL" --data "$DATA" --batch 8 --warmup 10 --steps 60 --compile
 python3 benchmarks/speed_table.py "$OUT" | tee "$OUT/table.md"
