@@ -64,7 +64,7 @@ class RvtuneGroup(click.Group):
     def get_command(self, ctx, name):
         command = self._get_command(ctx, name)
         if command is not None:
-            finite_floats(command)
+            strict_types(command)
         return command
 
     def invoke(self, ctx):
@@ -134,11 +134,23 @@ class FiniteFloat(click.types.FloatParamType):
 FINITE = FiniteFloat()
 
 
-def finite_floats(command) -> None:
-    """Make every float option of ``command`` (built-in or plugin) refuse nan and inf."""
+class NonEmptyPath(click.Path):
+    """A path option that refuses ``""`` (read as "no path", it silently picks a default)."""
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, str) and not value.strip():
+            self.fail("is empty; give a path", param, ctx)
+        return super().convert(value, param, ctx)
+
+
+def strict_types(command) -> None:
+    """Make every float option of ``command`` (built-in or plugin) refuse nan and inf, and
+    every path option refuse an empty string."""
     for param in getattr(command, "params", ()):
         if type(param.type) is click.types.FloatParamType:
             param.type = FINITE
+        elif type(param.type) is click.Path:
+            param.type.__class__ = NonEmptyPath  # same settings, one more check
 
 
 def _module_exists(path: str) -> bool:

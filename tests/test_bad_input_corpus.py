@@ -86,7 +86,9 @@ PREPARE_OPTIONS = [
 ] + [
     ("--dataset-size", v) for v in ("0", "-5", "x")
 ] + [
-    ("--seed", v) for v in ("x", "1.5", "")
+    ("--seed", v) for v in ("x", "1.5", "", "-1")
+] + [
+    ("--out", v) for v in ("", " ")
 ] + [
     ("--dataset", v) for v in ("", " ", "missing.jsonl", "./nope/", "data.txt", "*.nomatch.jsonl")
 ] + [
@@ -123,7 +125,8 @@ RUN_OPTIONS = [
     ("--val-batches", "-2"), ("--num-layers", "0"), ("--num-layers", "-3"),
     ("--sample-tokens", "-1"), ("--nproc", "0"), ("--lr-schedule", "linear"),
     ("--trainer", "nope"), ("--preset", "huge"), ("--resume", "no/such/run"),
-    ("--limit", "0"), ("--dataset", ""), ("--dataset-option", "bogus=1"),
+    ("--limit", "0"), ("--dataset", ""), ("--dataset-option", "bogus=1"), ("--seed", "-1"),
+    ("--run-dir", ""), ("--resume", ""),
     ("--valid-fraction", "nan"), ("--epochs", "0"), ("--epochs", "-1"),
 ]
 
@@ -210,6 +213,9 @@ def _cases():
                  "adapter-truncated.npz", "adapter-missing.npz", "adapter-empty-dir"):
         for fmt in ("npz", "mlx", "peft"):
             cases.append((f"export-{name}-{fmt}", ["export", "--adapter", name, "--format", fmt]))
+    cases.append(("export-empty-adapter", ["export", "--adapter", "", "--format", "npz"]))
+    cases.append(("export-empty-out", ["export", "--adapter", "good.npz", "--format", "npz",
+                                       "--out", ""]))
     cases.append(("export-existing-out", ["export", "--adapter", "good.npz", "--format", "npz",
                                           "--out", "good.jsonl"]))
     for args in GENERATE_CASES:

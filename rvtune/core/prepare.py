@@ -84,6 +84,8 @@ def check_config(config: PrepareConfig) -> None:
             raise UsageError(f"{name} {value}: must be at least 0 and below 1")
     if config.valid_fraction + config.test_fraction >= 1:
         raise UsageError("--valid-fraction plus --test-fraction must stay below 1")
+    if config.seed < 0:
+        raise UsageError(f"--seed {config.seed}: must be 0 or more")
     if config.limit is not None and config.limit < 1:
         raise UsageError(f"--limit {config.limit}: must be 1 or more (leave it out to read "
                          "every row)")
