@@ -130,14 +130,15 @@ def test_chat_commands_and_conversation(run_dir):
 
 
 @pytest.mark.slow
-def test_ctrl_c_stops_the_answer_not_the_chat(tmp_path):
+def test_ctrl_c_stops_the_answer_not_the_chat(tmp_path, monkeypatch):
     import signal
     import time
 
     from rvtune.training.tiny import tiny_model_path
 
     env = {**os.environ, **_env(), "HF_HUB_OFFLINE": "1"}
-    os.environ.update(_env())
+    for key, value in _env().items():
+        monkeypatch.setenv(key, value)
     model = tiny_model_path()  # random weights: greedy text that does not stop by itself
     proc = subprocess.Popen(
         [sys.executable, "-m", "rvtune", "chat", "--model", str(model), "--raw",
@@ -149,14 +150,10 @@ def test_ctrl_c_stops_the_answer_not_the_chat(tmp_path):
         assert proc.stdout.read(20)  # the answer is streaming
         proc.send_signal(signal.SIGINT)
         time.sleep(0.5)
-        proc.stdin.write("/quit\n")
-        proc.stdin.flush()
-        proc.stdin.close()
-        rc = proc.wait(timeout=120)
+        out, err = proc.communicate("/quit\n", timeout=600)  # reads both pipes while waiting
     finally:
         proc.kill()
-    err = proc.stderr.read()
-    assert rc == 0, err
+    assert proc.returncode == 0, err
     assert "(stopped)" in err and "Traceback" not in err
 
 

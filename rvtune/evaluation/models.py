@@ -2,6 +2,7 @@
 ``rvtune.inference`` one at a time (never both in memory), prompted as the run was trained."""
 
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -18,20 +19,33 @@ class Candidate:
     prompt_format: object = field(repr=False)
     #: Seconds spent loading and generating, after :meth:`generate`.
     timing: dict = field(default_factory=dict)
+    _held: tuple | None = field(default=None, repr=False)
 
     @property
     def has_adapter(self) -> bool:
         return self.adapter is not None
 
+    @contextmanager
+    def kept_loaded(self):
+        """Keep the model loaded across several :meth:`generate` calls (checked decoding's
+        rounds); released on exit."""
+        self._held = self.loader()
+        try:
+            yield self
+        finally:
+            self._held = None
+            _free_memory()
+
     def generate(self, examples, *, batch_size: int, max_tokens: int, temperature: float,
                  seed: int, progress=None) -> list[str]:
-        """Answer every example's prompt, batched; the model is released afterwards."""
+        """Answer every example's prompt, batched; the model is released afterwards unless
+        :meth:`kept_loaded` holds it."""
         from .generate import generate_batch
 
         fmt = self.prompt_format
         prompts = [fmt.render(e.prompt) for e in examples]
         started = time.perf_counter()
-        model, tokenizer = self.loader()
+        model, tokenizer = self._held or self.loader()
         loaded = time.perf_counter()
         try:
             texts = generate_batch(model, tokenizer, prompts, batch_size=batch_size,
@@ -43,7 +57,8 @@ class Candidate:
             return texts
         finally:
             del model, tokenizer
-            _free_memory()
+            if self._held is None:
+                _free_memory()
 
 
 def _free_memory() -> None:

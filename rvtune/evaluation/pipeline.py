@@ -220,15 +220,16 @@ def _evaluate_into(out: Path, config: EvalConfig, evaluator, examples, data, pro
             runs.append(("base", models["base"]()))
         generated = {}
         for key, model in runs:
-            with progress(f"generating ({model.label})", len(examples)) as advance:
-                generated[key] = model.generate(
-                    examples, batch_size=config.batch_size, max_tokens=config.max_tokens,
-                    temperature=config.temperature, seed=config.seed, progress=advance)
-            timing.update({f"{key}_{k}": v for k, v in model.timing.items()})
-            if config.check_samples:
-                unchecked[key] = generated[key]
-                generated[key], checked[key] = _checked_decoding(
-                    config, evaluator, model, examples, generated[key], progress, log)
+            with _held(model, config.check_samples):
+                with progress(f"generating ({model.label})", len(examples)) as advance:
+                    generated[key] = model.generate(
+                        examples, batch_size=config.batch_size, max_tokens=config.max_tokens,
+                        temperature=config.temperature, seed=config.seed, progress=advance)
+                timing.update({f"{key}_{k}": v for k, v in model.timing.items()})
+                if config.check_samples:
+                    unchecked[key] = generated[key]
+                    generated[key], checked[key] = _checked_decoding(
+                        config, evaluator, model, examples, generated[key], progress, log)
         predictions = generated["tuned"]
         base_predictions = generated.get("base")
     if config.generate_only:
@@ -288,6 +289,13 @@ def _evaluate_into(out: Path, config: EvalConfig, evaluator, examples, data, pro
     summary["config"] = config.identity()
     _write(out, summary, rows, results, base_results, metrics)
     return EvalResult(out, summary, rows)
+
+
+def _held(model, checked: int):
+    """Keep ``model`` loaded through checked decoding's rounds (one load, not one a round)."""
+    from contextlib import nullcontext
+
+    return model.kept_loaded() if checked else nullcontext()
 
 
 def _checked_decoding(config: EvalConfig, evaluator, model, examples, answers, progress,
