@@ -22,3 +22,31 @@ def load(model=None, adapter_path=None, **kwargs):
     fast_blas()
 
     return _load(model, adapter_path, **kwargs)
+
+
+def run(**options):
+    """Fine-tune from Python exactly as ``rvtune run``; see :func:`rvtune.api.run`."""
+    from rvtune.api import run as _run
+
+    return _run(**options)
+
+
+def prepare(**options):
+    """Prepare data exactly as ``rvtune prepare``; see :func:`rvtune.api.prepare`."""
+    from rvtune.api import prepare as _prepare
+
+    return _prepare(**options)
+
+
+def export(**options):
+    """Export an adapter exactly as ``rvtune export``; see :func:`rvtune.api.export`."""
+    from rvtune.api import export as _export
+
+    return _export(**options)
+
+
+def evaluate(**options):
+    """Evaluate exactly as ``rvtune eval``; see :func:`rvtune.api.evaluate`."""
+    from rvtune.api import evaluate as _evaluate
+
+    return _evaluate(**options)

@@ -121,3 +121,4 @@ def export(run_dir, fmt, out, fuse, adapter, from_peft, model, checkpoint, dequa
     click.echo(f"Exported {fmt} to {written}")
     if fmt in HINTS:
         click.echo(f"  load it with: {HINTS[fmt]}")
+    return written  # for rvtune.export() (rvtune/api.py)

@@ -8,3 +8,19 @@
 Nothing here imports MLX at module level; the exporter classes are registered by
 ``rvtune.plugins.exporters`` through the ``register_exporters`` hook.
 """
+
+import sys
+import types
+
+
+class _ExportModule(types.ModuleType):
+    """``rvtune.export`` is this package and, called, the Python API's export
+    (:func:`rvtune.api.export`): ``rvtune.export(run="runs/a", format="mlx")``."""
+
+    def __call__(self, **options):
+        from rvtune.api import export
+
+        return export(**options)
+
+
+sys.modules[__name__].__class__ = _ExportModule
