@@ -181,6 +181,11 @@ CONFIGS = {
     "cfg-section-wrong-type.yaml": b"prepare:\n  limit: many\n",
     "cfg-nested-list.yaml": b"dataset-option: [[a, b]]\n",
     "cfg-print-config-key.yaml": b"print-config: true\n",
+    "cfg-number-as-path.yaml": b"out: 0\n",
+    "cfg-inf-count.yaml": b"limit: .inf\n",
+    "cfg-number-as-flag.yaml": b"overwrite: -1\n",
+    "cfg-list-as-path.yaml": b"out: [a, b]\n",
+    "cfg-bool-as-count.toml": b"limit = 1.5\n",
 }
 
 

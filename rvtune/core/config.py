@@ -89,15 +89,31 @@ def _options_from(data: dict, command: click.Command, path: Path, ctx=None) -> d
                              f"number or true/false), not {type(value).__name__}"
                              if not param.multiple else
                              f"--config {path}: '{key}' must be a list of plain values")
+        if value is None:
+            continue  # `key:` with no value: the option keeps its default
         if param.multiple and not isinstance(value, (list, tuple)):
             value = [value]
-        if ctx is not None and value is not None:
-            try:
-                param.type_cast_value(ctx, value)
-            except click.BadParameter as exc:
-                raise UsageError(f"--config {path}: '{key}': {exc.message}") from None
+        if ctx is not None:
+            value = _converted(param, value, ctx, f"--config {path}: '{key}'")
         values[name] = value
     return values
+
+
+def _converted(param, value, ctx, where: str):
+    """The value as the option's type makes it, or a UsageError that says where and why
+    (click itself lets some through, e.g. a number as a path or ``inf`` as a count)."""
+    items = value if param.multiple else [value]
+    if isinstance(param.type, click.Path) and not all(isinstance(v, str) for v in items):
+        raise UsageError(f"{where} must be a path (a string), not "
+                         f"{type(items[0]).__name__} {items[0]!r}")
+    if param.is_flag and not all(isinstance(v, bool) for v in items):
+        raise UsageError(f"{where} must be true or false, not {items[0]!r}")
+    try:
+        return param.type_cast_value(ctx, value)
+    except click.BadParameter as exc:
+        raise UsageError(f"{where}: {exc.message}") from None
+    except (TypeError, ValueError, OverflowError, AttributeError):
+        raise UsageError(f"{where}: {value!r} is not a valid {param.type.name}") from None
 
 
 def _load(ctx, _param, value):
