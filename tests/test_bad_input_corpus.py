@@ -189,6 +189,15 @@ CONFIGS = {
 }
 
 
+# Damaged settings of an otherwise good MLX / PEFT adapter directory.
+MLX_SETTINGS = {"num_layers-text": ("num_layers", "all"),
+                "rank-text": ("lora_parameters", {"rank": "x", "scale": 2.0}),
+                "model-number": ("model", 5), "keys-number": ("lora_parameters",
+                                                             {"rank": 4, "scale": 2.0, "keys": 7}),
+                "type-dora": ("fine_tune_type", "dora")}
+PEFT_SETTINGS = {"r-zero": ("r", 0), "r-text": ("r", "x"), "alpha-none": ("lora_alpha", None)}
+
+
 def _cases():
     cases = []
     for name, data in JSONL.items():
@@ -215,7 +224,9 @@ def _cases():
         cases.append((f"export{args}", ["export", "--adapter", "good.npz", *args]
                       if "--run" not in args else ["export", *args]))
     for name in ("adapter-nan.npz", "adapter-garbage.npz", "adapter-pickle.npz",
-                 "adapter-truncated.npz", "adapter-missing.npz", "adapter-empty-dir"):
+                 "adapter-truncated.npz", "adapter-missing.npz", "adapter-empty-dir",
+                 *(f"adapter-mlx-{key}" for key in MLX_SETTINGS),
+                 *(f"adapter-peft-{key}" for key in PEFT_SETTINGS)):
         for fmt in ("npz", "mlx", "peft"):
             cases.append((f"export-{name}-{fmt}", ["export", "--adapter", name, "--format", fmt]))
     cases.append(("export-empty-adapter", ["export", "--adapter", "", "--format", "npz"]))
@@ -292,6 +303,17 @@ def corpus(tmp_path_factory):
     good = (root / "good.npz").read_bytes()
     (root / "adapter-truncated.npz").write_bytes(good[: len(good) // 2])
     (root / "adapter-empty-dir").mkdir()
+    from rvtune.export.adapter import write_mlx, write_peft
+
+    good_adapter = LoraAdapter(dict(weights), rank=4, scale=2.0)
+    good_adapter.weights["model.layers.0.self_attn.q_proj.lora_a"][0, 0] = 1.0
+    for table, kind, write in ((MLX_SETTINGS, "mlx", write_mlx), (PEFT_SETTINGS, "peft", write_peft)):
+        for name, (key, value) in table.items():
+            folder = root / f"adapter-{kind}-{name}"
+            write(good_adapter, folder)
+            config = json.loads((folder / "adapter_config.json").read_text())
+            config[key] = value
+            (folder / "adapter_config.json").write_text(json.dumps(config))
     assert pickle  # the pickled case above is made through numpy's object arrays
     return root
 

@@ -93,6 +93,9 @@ class LoraAdapter:
                                 f"{self.rank}; the settings and tensors disagree")
         if not math.isfinite(self.scale):
             raise DataError(f"{self.source}: LoRA scale {self.scale} is not a number")
+        if self.model is not None and not isinstance(self.model, str):
+            raise DataError(f"{self.source}: its base model setting is {self.model!r}, not a "
+                            "name or path; fix 'model' in its settings or pass --model")
         import numpy as np
 
         for name, array in self.weights.items():
@@ -464,7 +467,25 @@ def adapter_kind(path) -> str:
 
 
 def read_adapter(path) -> LoraAdapter:
-    """Read an adapter of any kind: ``adapters.npz``, an MLX or PEFT directory, or a run."""
+    """Read an adapter of any kind: ``adapters.npz``, an MLX or PEFT directory, or a run.
+
+    A file damaged in a way no reader names (a wrong type in its settings, bytes a zip or
+    safetensors reader chokes on) is a :class:`DataError` naming it, never a crash."""
+    from rvtune.core.errors import RvtuneError
+
+    try:
+        return _read_any(path)
+    except RvtuneError:
+        raise
+    except (ValueError, TypeError, KeyError, IndexError, ZeroDivisionError, AttributeError,
+            NotImplementedError, RuntimeError, OverflowError, zipfile.BadZipFile,
+            EOFError) as exc:
+        raise DataError(f"{path}: not a readable adapter ({type(exc).__name__}: "
+                        f"{str(exc)[:200]}); it is damaged or was not written by a LoRA "
+                        "trainer, export it again") from None
+
+
+def _read_any(path) -> LoraAdapter:
     path = Path(path).expanduser()
     kind = adapter_kind(path)
     if kind == "npz":
