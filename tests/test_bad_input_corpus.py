@@ -198,6 +198,14 @@ MLX_SETTINGS = {"num_layers-text": ("num_layers", "all"),
 PEFT_SETTINGS = {"r-zero": ("r", 0), "r-text": ("r", "x"), "alpha-none": ("lora_alpha", None)}
 
 
+# A run directory whose config.yaml was edited into something wrong.
+SAVED_RUNS = {"rank-text": {"rank": "x"}, "iters-list": {"iters": [1]},
+              "flag-text": {"grad-checkpoint": "yes"}, "model-number": {"model": 5},
+              "bits-text": {"bits": "x"}, "model-list": {"model": ["a"]},
+              "lr-nan": {"learning-rate": ".nan"}, "fraction-text": {"valid-fraction": "x"},
+              "seq-fraction": {"max-seq-length": 1.5}}
+
+
 def _cases():
     cases = []
     for name, data in JSONL.items():
@@ -256,6 +264,12 @@ def _cases():
               ("export-run-not-utf8", ["export", "--run", "latin-run", "--format", "npz"]),
               ("run-resume-garbage-yaml", ["run", "--resume", "garbage-run"]),
               ("export-run-garbage-yaml", ["export", "--run", "garbage-run", "--format", "npz"])]
+    for name in SAVED_RUNS:
+        cases.append((f"run-resume-{name}", ["run", "--resume", f"saved-{name}"]))
+        if name.startswith(("model", "bits")):  # what loading a run relies on
+            for command in (["export", "--format", "npz", "--run"], ["generate", "hi", "--run"],
+                            ["eval", "--generate-only", "--run"]):
+                cases.append((f"{command[0]}-run-{name}", [*command, f"saved-{name}"]))
     for size in ("abc", "-3", "2.5", "true", "0"):
         cases.append((f"prepare-riscv-size={size}", ["prepare", "--dataset", "riscv",
                                                      "--dataset-option", f"size={size}"]))
@@ -286,6 +300,16 @@ def corpus(tmp_path_factory):
     (root / "pred-good.jsonl").write_text('{"reference": "nop", "prediction": "nop"}\n')
     for name, data in CONFIGS.items():
         (root / name).write_bytes(data)
+    import yaml
+
+    for name, settings in SAVED_RUNS.items():
+        run = root / f"saved-{name}"
+        (run / "checkpoints").mkdir(parents=True)
+        (run / "config.yaml").write_text(yaml.safe_dump({"run": {"dataset": "good.jsonl",
+                                                                 **settings}}))
+        ones = {"model.layers.0.self_attn.q_proj.lora_a": np.ones((16, 4), "float32"),
+                "model.layers.0.self_attn.q_proj.lora_b": np.ones((4, 16), "float32")}
+        write_npz(LoraAdapter(ones, rank=4, scale=2.0, model="m"), run / "adapters.npz")
     for name, text in (("latin-run", b"run:\n  model: caf\xe9\n"), ("garbage-run", b"run: [\n")):
         (root / name).mkdir()
         (root / name / "config.yaml").write_bytes(text)

@@ -162,7 +162,17 @@ def _saved_params(ctx, params: dict) -> dict:
     saved = (saved.get("run") if isinstance(saved, dict) else None) or {}
     if not isinstance(saved, dict):
         raise UsageError(f"{path}: its 'run' section is not a mapping of options")
-    merged = {k.replace("-", "_"): v for k, v in saved.items()}
+    merged = {str(k).replace("-", "_"): v for k, v in saved.items()}
+    # The saved options pass the same type checks as a --config file's, naming this file.
+    from rvtune.core.config import _converted
+
+    options = {p.name: p for p in ctx.command.params if isinstance(p, click.Option)}
+    for name, value in merged.items():
+        if name in options and value is not None:
+            if options[name].multiple and not isinstance(value, (list, tuple)):
+                value = [value]
+            value = _converted(options[name], value, ctx, f"{path}: '{name.replace('_', '-')}'")
+            merged[name] = list(value) if isinstance(value, tuple) else value
     for name, value in params.items():
         if name in NOT_SAVED or not _explicit(ctx, name):
             continue
@@ -252,10 +262,12 @@ def _claim_new_run_dir(path: Path, log) -> None:
     _clear(path)
 
 
-def _clear(path: Path) -> None:
+def _clear(path: Path, keep=()) -> None:
     import shutil
 
     for child in path.iterdir():
+        if child.name in keep:
+            continue
         if child.is_dir() and not child.is_symlink():
             shutil.rmtree(child)
         else:
@@ -505,6 +517,10 @@ def _run(ctx, params: dict, world) -> None:
                     raise
                 taken.append(path)  # a run started in the same second: take the next name
                 path = _new_run_dir(None, taken)
+        if resume and not list_checkpoints(path / "checkpoints") and not _never_checkpointed(
+                path):
+            raise UsageError(f"--resume {path}: has no checkpoint to continue from (its "
+                             "adapter is kept as it is); start a new run to train more")
         if resume and not list_checkpoints(path / "checkpoints"):
             # Stopped before its first checkpoint: nothing to continue, so start over there
             # with the saved options (the directory stays usable instead of blocking).
@@ -528,7 +544,12 @@ def _run(ctx, params: dict, world) -> None:
             _train_in(ctx, params, world, config, trainer_cls, run_dir,
                       resume and not restart)
         except BaseException:
-            if main and claimed["created"]:
+            if main and claimed["restart"]:
+                # Started over from --resume and failed again: keep config.yaml, so that
+                # `--resume` still works once the cause is fixed.
+                if _never_checkpointed(run_dir):
+                    _clear(run_dir, keep=("config.yaml",))
+            elif main and claimed["created"]:
                 _drop_unresumable(run_dir, claimed["parent"], claimed["existed"])
             raise
 

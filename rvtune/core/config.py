@@ -108,6 +108,9 @@ def _converted(param, value, ctx, where: str):
                          f"{type(items[0]).__name__} {items[0]!r}")
     if param.is_flag and not all(isinstance(v, bool) for v in items):
         raise UsageError(f"{where} must be true or false, not {items[0]!r}")
+    if isinstance(param.type, click.types.IntParamType) and any(
+            isinstance(v, float) and not v.is_integer() for v in items):
+        raise UsageError(f"{where} must be a whole number, not {items[0]!r}")
     try:
         return param.type_cast_value(ctx, value)
     except click.BadParameter as exc:

@@ -96,6 +96,19 @@ def _read_yaml(path: Path) -> dict:
     return flat
 
 
+def _check_settings(path: Path, config: dict) -> None:
+    """The settings loading relies on have the right types, or one line names the key."""
+    for key, kinds, what in (("model", (str,), "a name or path"), ("bits", (int,), "a number"),
+                             ("group_size", (int,), "a number"),
+                             ("formatter", (str, dict), "a formatter name"),
+                             ("system", (str,), "text"),
+                             ("instruction_template", (str,), "text")):
+        value = config.get(key)
+        if value is not None and (not isinstance(value, kinds) or isinstance(value, bool)):
+            raise DataError(f"{path}: '{key.replace('_', '-')}' is {value!r}, not {what}; "
+                            "the run directory is damaged (fix the key or train again)")
+
+
 def read_run(path, checkpoint: str | None = None) -> RunInfo:
     """Read a run directory's ``config.yaml`` and ``data/manifest.json``; ``checkpoint``
     picks its adapter (see :attr:`RunInfo.checkpoint`)."""
@@ -107,6 +120,7 @@ def read_run(path, checkpoint: str | None = None) -> RunInfo:
         raise UsageError(f"--run {path}: not a run directory (no config.yaml); give a "
                          "directory written by `rvtune run` (runs/<name>)")
     config = _read_yaml(path / "config.yaml")
+    _check_settings(path / "config.yaml", config)
     manifest = {}
     manifest_path = path / "data" / "manifest.json"
     if manifest_path.exists():
