@@ -104,6 +104,9 @@ def test_run_dir_and_resume_are_locked(tmp_path, sample_jsonl):
         (run / "config.yaml").write_text(f"run:\n  dataset: {sample_jsonl}\n")
         proc = run_rvtune("run", "--resume", run, cwd=tmp_path)
         assert f"--resume {run}: in use by process {first.pid}" in one_line(proc, 75)
+        os.symlink("x", run.parent / "latest")  # another name for the same run
+        proc = run_rvtune("run", "--resume", run.parent / "latest", cwd=tmp_path)
+        assert f"in use by process {first.pid}" in one_line(proc, 75)
         assert sorted(p.name for p in run.iterdir()) == ["config.yaml"]
     finally:
         first.kill()

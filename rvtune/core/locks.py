@@ -86,7 +86,9 @@ def hold(target, option: str = ""):
         return
     made = [d for d in [target.parent, *target.parent.parents] if not d.exists()]
     target.parent.mkdir(parents=True, exist_ok=True)
-    path = lock_path(target.parent.resolve() / target.name)  # one lock whatever the spelling
+    # One lock whatever the spelling: runs/latest and runs/NAME are the same run.
+    real = target.resolve() if target.exists() else target.parent.resolve() / target.name
+    path = lock_path(real)
     try:
         fd = _acquire(path, target, option)
     except OSError as exc:
