@@ -1,11 +1,9 @@
 """What to evaluate: a run's held-out split, a prepared jsonl, a raw dataset read through the
 dataset adapters, or a file of existing predictions."""
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from rvtune.core.datasets import load_json
 from rvtune.core.errors import DataError, UsageError
 
 #: The category of an example whose row has none.
@@ -41,34 +39,22 @@ def held_out_split(run_dir: Path) -> Path:
 
 
 def _rows(path: Path, limit: int | None):
+    from rvtune.core.datasets import BadRow
+    from rvtune.core.jsonl import jsonl_rows
+
     try:
-        fh = open(path, encoding="utf-8-sig")
+        fh = open(path, "rb")
     except OSError as exc:
         raise DataError(f"{path}: cannot read ({exc.strerror})") from None
-    try:
-        yield from _rows_of(fh, path, limit)
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{path}: not UTF-8 text (at byte {exc.start} of a block); save the "
-                        "file as UTF-8") from None
-
-
-def _rows_of(fh, path: Path, limit: int | None):
     count = 0
     with fh:
-        for number, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
+        for where, row in jsonl_rows(path, fh):
+            if isinstance(row, BadRow):
+                raise DataError(row.message)
             if limit is not None and count >= limit:
                 return
-            try:
-                row = load_json(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(f"{path}:{number}: not valid JSON ({exc.msg}); "
-                                "expected one JSON object per line") from None
-            if not isinstance(row, dict):
-                raise DataError(f"{path}:{number}: a {type(row).__name__}, expected an object")
             count += 1
-            yield f"{path}:{number}", row
+            yield where, row
 
 
 def _text(where: str, row: dict, *fields: str, required: bool = True) -> str | None:

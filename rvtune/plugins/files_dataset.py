@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 
 import rvtune
-from rvtune.core.datasets import BadRow, load_json
+from rvtune.core.datasets import load_json
 from rvtune.core.errors import DataError, UsageError
 
 SUFFIXES = (".jsonl", ".json", ".csv", ".parquet")
@@ -53,24 +53,10 @@ def _open(path: Path, binary: bool = False):
 def _jsonl_rows(path: Path):
     """One row per line; an undecodable or malformed line is a :class:`BadRow`, so
     ``--on-bad-row skip`` skips it and the rest of the file is still read."""
+    from rvtune.core.jsonl import jsonl_rows
+
     with _open(path, binary=True) as fh:
-        for lineno, raw in enumerate(fh, 1):
-            where = f"{path}:{lineno}"
-            if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
-                raw = raw[3:]
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                yield where, BadRow(f"{where}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at "
-                                    f"column {exc.start + 1}); save the file as UTF-8")
-                continue
-            if not line.strip():
-                continue
-            try:
-                yield where, load_json(line)
-            except json.JSONDecodeError as exc:
-                yield where, BadRow(f"{where}: malformed JSON ({exc.msg} at column "
-                                    f"{exc.colno})")
+        yield from jsonl_rows(path, fh)
 
 
 def _json_rows(path: Path):

@@ -6,7 +6,6 @@ the prompt is masked. Batch order is a pure function of (seed, step), so a resum
 sees exactly the batches the uninterrupted run would have seen.
 """
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,20 +28,17 @@ def read_rows(path: Path) -> list:
     path = Path(path)
     if not path.exists():
         return []
+    from rvtune.core.datasets import BadRow
+    from rvtune.core.jsonl import jsonl_rows
+
     rows = []
-    with open(path, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(f"{path}:{lineno}: malformed JSON ({exc.msg}); "
-                                "prepare the data again") from None
-            if not isinstance(row, dict) or not isinstance(row.get("text"), str):
-                raise DataError(f"{path}:{lineno}: no 'text' field; prepare the data again "
-                                "with `rvtune prepare`")
-            rows.append(row)
+    for where, row in jsonl_rows(path):
+        if isinstance(row, BadRow):
+            raise DataError(f"{row.message}; or prepare the data again with `rvtune prepare`")
+        if not isinstance(row.get("text"), str):
+            raise DataError(f"{where}: no 'text' field; prepare the data again with "
+                            "`rvtune prepare`")
+        rows.append(row)
     return rows
 
 

@@ -55,7 +55,7 @@ def test_raw_dataset_goes_through_the_adapters(sample_jsonl):
 def test_bad_json_line_is_named(tmp_path):
     path = tmp_path / "d.jsonl"
     path.write_text('{"input": "a", "target": "b"}\n{oops\n')
-    with pytest.raises(DataError, match=r"d.jsonl:2: not valid JSON"):
+    with pytest.raises(DataError, match=r"d.jsonl:2: malformed JSON"):
         read_prepared(path)
 
 
