@@ -63,18 +63,20 @@ def _args(command, options: dict) -> list[str]:
 
     from rvtune.core.errors import UsageError
 
+    def python_name(opt: str) -> str:
+        return opt.lstrip("-").replace("-", "_")
+
+    options_of = [p for p in command.params if isinstance(p, click.Option) and p.name != "help"]
     params = {}  # by option name (--run-dir -> run_dir) and by parameter name
-    for param in command.params:
-        if isinstance(param, click.Option) and param.name != "help":
-            for opt in param.opts:
-                params[opt.lstrip("-").replace("-", "_")] = param
-            params.setdefault(param.name, param)
+    for param in options_of:
+        for opt in param.opts:
+            params[python_name(opt)] = param
+        params.setdefault(param.name, param)
     args: list[str] = []
     for key, value in options.items():
         param = params.get(key)
         if param is None:
-            known = ", ".join(sorted(n for n, p in params.items() if n == p.opts[0].lstrip(
-                "-").replace("-", "_")))
+            known = ", ".join(sorted(python_name(p.opts[0]) for p in options_of))
             raise UsageError(f"{command.name}(): unknown option {key!r}; options: {known}")
         if value is None:
             continue

@@ -127,7 +127,8 @@ def chat(**params):
     session = Session(params)
     where = session.loaded.run.path if session.loaded.run else (
         session.loaded.adapter.source if session.loaded.adapter else session.loaded.model_path)
-    turns = "multi-turn" if session.format.multi_turn() else "one message at a time"
+    multi_turn = session.format.multi_turn()
+    turns = "multi-turn" if multi_turn else "one message at a time"
     click.echo(f"rvtune chat: {where} (formatter {session.format.formatter.name}, {turns}); "
                "/help for commands", err=True)
     history: list[dict] = []
@@ -162,10 +163,10 @@ def chat(**params):
             click.echo(f"Error: {exc}", err=True)
             continue
         try:
-            reply = session.answer(line, history=history if turns == "multi-turn" else ())
+            reply = session.answer(line, history=history)
         except KeyboardInterrupt:
             click.echo("\n(stopped)", err=True)
             continue
         click.echo()
-        if turns == "multi-turn":
+        if multi_turn:  # else history stays empty: each line is answered on its own
             history += [{"role": "user", "content": line}, {"role": "assistant", "content": reply}]

@@ -35,9 +35,7 @@ class RiscvEvaluator:
         from rvtune.riscv.metrics import normalize, score_pairs
 
         if self.validator is None:
-            from rvtune.riscv.validate import Validator
-
-            self.validator = Validator()
+            self.prepare()
         scores = score_pairs(list(references), list(predictions), validator=self.validator,
                              trials=self.trials, seed=self.seed)
         result = []

@@ -19,7 +19,6 @@ import re
 from collections.abc import Iterator
 
 from rvtune.riscv.generate_phrases import COMPRESSED, STYLES, TEMPLATES
-from rvtune.riscv.generate_snippets import snippet
 from rvtune.riscv.isa import IMMEDIATES, Instruction, by_category
 
 # Copies of each table entry in one deck, by category: base and M are weighted up, the
@@ -1010,12 +1009,10 @@ def _directive_row(ins: Instruction, rng: random.Random) -> dict:
             "phrasing": phrasing, "group": f"{ins.mnemonic}|directive.{tid}"}
 
 
-def _regs(rng: random.Random, k: int, avoid=()) -> list[str]:
-    return rng.sample([r for r in _ABI_X if r not in avoid], k)
-
-
 def _snippet_row(rng: random.Random) -> dict:
-    return snippet(rng, _alt)
+    from rvtune.riscv.generate_snippets import snippet  # it uses this module's tables
+
+    return snippet(rng)
 
 
 def _near(text: str) -> str:

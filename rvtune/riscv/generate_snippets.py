@@ -17,11 +17,11 @@ import random
 from dataclasses import dataclass
 from typing import Callable
 
-_X = ([f"a{i}" for i in range(8)] + [f"t{i}" for i in range(7)]
-      + [f"s{i}" for i in range(12)])
+from rvtune.riscv.generate import _ABI_X as _X
+from rvtune.riscv.generate import _LABELS, _alt
+
 _F = [f"fa{i}" for i in range(8)] + [f"fs{i}" for i in range(12)] + [f"ft{i}" for i in range(3, 12)]
 _SCRATCH = [f"t{i}" for i in range(7)]
-_LABELS = ["loop", "done", "skip", "exit", "next", "end", "again", "fail", "retry", "found"]
 _FUNCS = ["helper", "compute", "process", "update", "handler", "memcpy", "printf", "strlen"]
 _SYMS = ["counter", "total", "flags", "limit", "result", "buffer_len", "speed", "ticks"]
 # op -> (do, what, expr) over {a} and {b}
@@ -433,7 +433,7 @@ KINDS: list[Kind] = [
 STYLE_WEIGHTS = {"manual": 2, "terse": 2, "question": 2, "task": 3}
 
 
-def snippet(rng: random.Random, alt: Callable[[str, random.Random], str]) -> dict:
+def snippet(rng: random.Random) -> dict:
     """One snippet row: description, instructions, phrasing style and group."""
     kind = rng.choice(KINDS)
     styles = [s for s in STYLE_WEIGHTS if s in kind.templates]
@@ -452,6 +452,6 @@ def snippet(rng: random.Random, alt: Callable[[str, random.Random], str]) -> dic
             taken.add(slots[name])
     slots["label"] = rng.choice(_LABELS) if "{label}" in template else kind.label
     asm = kind.asm.format(**slots).format(**slots)  # {scale}/{addr} hold further slots
-    text = alt(template, rng).format(**slots)
+    text = _alt(template, rng).format(**slots)
     return {"description": text, "instructions": asm, "category": "snippet", "style": "snippet",
             "phrasing": style, "group": f"snippet:{kind.name}|{style}{index}"}
