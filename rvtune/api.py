@@ -21,24 +21,12 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from rvtune.core.errors import RvtuneError, UsageError
+from rvtune.core.run import RunResult
+from rvtune.core.run_config import RunConfig
 
-@dataclass
-class RunResult:
-    """What ``rvtune.run`` produced: the run directory and its ``summary.json``."""
-
-    run_dir: Path
-    summary: dict
-
-    @property
-    def adapters(self) -> Path:
-        return Path(self.summary["adapters"])
-
-    @property
-    def metrics(self) -> list[dict]:
-        """Every record of ``metrics.jsonl`` (train and validation)."""
-        path = self.run_dir / "metrics.jsonl"
-        return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
-                if line.strip()]
+__all__ = ["RunConfig", "RunResult", "PrepareResult", "EvalResult", "run", "prepare", "export",
+           "evaluate"]
 
 
 @dataclass
@@ -115,28 +103,27 @@ def _invoke(name: str, options: dict, positional: tuple = ()):
             raise UsageError(f"rvtune.{name}() stopped with exit code {exc.exit_code}") from None
 
 
-def run(**options) -> RunResult:
+def run(config: RunConfig | None = None, **options) -> RunResult:
     """Fine-tune, exactly as ``rvtune run`` (prepare, train, save, sample, summary).
 
-    Keyword arguments are ``rvtune run``'s options (``preset``, ``model``, ``dataset``,
-    ``iters``, ``epochs``, ``learning_rate``, ``run_dir``, ``resume``...). Returns the run
-    directory and its summary.
+    Takes a :class:`RunConfig`, or ``rvtune run``'s options as keyword arguments (``preset``,
+    ``model``, ``dataset``, ``iters``, ``epochs``, ``learning_rate``, ``run_dir``,
+    ``resume``...), which are its given fields: a preset or ``config`` file fills only the
+    others. Returns the run directory and its summary.
     """
-    before = _latest()
-    _invoke("run", options)
-    run_dir = Path(options["run_dir"]) if options.get("run_dir") else _latest()
-    if run_dir is None or run_dir == before and not options.get("resume"):
-        from rvtune.core.errors import RvtuneError
+    from rvtune.core.run import run as run_job
+    from rvtune.training.cpu import fast_blas
 
-        raise RvtuneError("rvtune.run(): the run finished but its directory is unknown; "
+    if config is None:
+        config = RunConfig(**options)
+    elif options:
+        raise UsageError("run(): pass a RunConfig or keyword options, not both")
+    fast_blas()
+    result = run_job(config)
+    if result is None:
+        raise RvtuneError("run(): the launched run finished but its directory is unknown; "
                           "pass run_dir=")
-    summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
-    return RunResult(run_dir.resolve(), summary)
-
-
-def _latest() -> Path | None:
-    latest = Path("runs") / "latest"
-    return latest.resolve() if latest.exists() else None
+    return result
 
 
 def prepare(**options) -> PrepareResult:

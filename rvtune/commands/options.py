@@ -6,8 +6,9 @@ from rvtune.core.datasets import (
     DEFAULT_COMPLETION_FIELD,
     DEFAULT_DATASET,
     DEFAULT_PROMPT_FIELD,
-    DatasetSpec,
 )
+# Where the option values become configs (click-free, shared with the Python API):
+from rvtune.core.options import dataset_spec, parse_key_values, prepare_config  # noqa: F401
 
 
 def stack(*decorators):
@@ -19,21 +20,6 @@ def stack(*decorators):
         return command
 
     return apply
-
-
-def parse_key_values(pairs, option: str) -> dict:
-    """``key=value`` strings into a dict (values parsed as YAML scalars)."""
-    import yaml
-
-    from rvtune.core.errors import UsageError
-
-    result = {}
-    for pair in pairs:
-        if "=" not in pair:
-            raise UsageError(f"{option} {pair!r}: expected KEY=VALUE")
-        key, value = pair.split("=", 1)
-        result[key.strip()] = yaml.safe_load(value)
-    return result
 
 
 def source_options(source: str = "--dataset", adapter: str = "--dataset-adapter",
@@ -87,53 +73,3 @@ split_options = stack(
                       "is not valid RISC-V assembly); repeatable (see `rvtune plugins`)."),
     click.option("--limit", type=int, default=None, help="Read at most this many rows."),
 )
-
-
-def dataset_spec(params: dict) -> DatasetSpec:
-    """Build the :class:`DatasetSpec` from the dataset options' values."""
-    return DatasetSpec(
-        source=params["dataset"],
-        adapter=params.get("dataset_adapter"),
-        prompt_field=params["prompt_field"],
-        completion_field=params["completion_field"],
-        split=params["split"],
-        revision=params.get("revision"),
-        config_name=params.get("config_name"),
-        size=params.get("dataset_size"),
-        seed=params.get("seed", 0),
-        options=parse_key_values(params.get("dataset_option") or (), "--dataset-option"),
-    )
-
-
-def _model_tokenizer(params: dict) -> str | None:
-    """``rvtune run --formatter chat-template`` without ``--tokenizer``: the model's own (a
-    GGUF file's converted directory)."""
-    model = params.get("model")
-    if params.get("formatter") != "chat-template" or not model:
-        return None
-    if str(model).lower().endswith(".gguf"):
-        from rvtune.training.model import resolve_model_path
-
-        return str(resolve_model_path(model))
-    return str(model)
-
-
-def prepare_config(params: dict, out: str):
-    """Build a :class:`PrepareConfig` from a command's parameters."""
-    from rvtune.core.prepare import PrepareConfig
-
-    return PrepareConfig(
-        dataset=dataset_spec(params),
-        out=out,
-        formatter=params["formatter"],
-        system=params.get("system"),
-        instruction_template=params.get("instruction_template"),
-        tokenizer=params.get("tokenizer") or _model_tokenizer(params),
-        seed=params["seed"],
-        valid_fraction=params["valid_fraction"],
-        test_fraction=params["test_fraction"],
-        on_bad_row=params["on_bad_row"],
-        filters=tuple(params.get("filters") or ()),
-        limit=params.get("limit"),
-        overwrite=params.get("overwrite", False),
-    )

@@ -8,20 +8,11 @@ from .options import dataset_options, format_options, prepare_config, split_opti
 
 
 def print_summary(result) -> None:
-    """The short report ``prepare`` and ``run`` print after preparing data."""
-    m = result.manifest
-    counts = ", ".join(f"{n} {k}" for k, n in m["counts"].items())
-    click.echo(f"Prepared {result.out}: {counts} (formatter {m['formatter']['name']}, "
-               f"seed {m['seed']})")
-    dropped = [f"{m['rows_read']} rows read", f"{m['duplicates_removed']} duplicates removed"]
-    if m["bad_rows_skipped"]:
-        dropped.append(f"{m['bad_rows_skipped']} bad rows skipped")
-    for name, info in m["filters"].items():
-        dropped.append(f"{info['dropped']} dropped by --filter {name}")
-    listed = m.get("dropped_rows", {})
-    if listed.get("count"):
-        dropped.append(f"each listed in {result.out / listed['file']}")
-    click.echo("  " + ", ".join(dropped))
+    """The short report ``prepare`` prints after preparing data."""
+    from rvtune.core.options import prepare_report
+
+    for line in prepare_report(result):
+        click.echo(line)
 
 
 @click.command()

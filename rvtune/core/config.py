@@ -5,12 +5,15 @@ level or under a section named after the command (``[run]``, ``prepare:``), whic
 the top level. ``--print-config`` shows the effective options and exits.
 """
 
+from __future__ import annotations
+
 import json
 from pathlib import Path
 
-import click
-
 from .errors import UsageError
+
+# click is imported by the functions that use it: read_config_file serves the Python API
+# (rvtune/core/run.py), which runs without click.
 
 
 def read_config_file(path: Path) -> dict:
@@ -64,6 +67,8 @@ def _scalar(value) -> bool:
 
 
 def _options_from(data: dict, command: click.Command, path: Path, ctx=None) -> dict:
+    import click
+
     names = {p.name: p for p in command.params if isinstance(p, click.Option)}
     for key, value in data.items():
         if isinstance(value, dict) and not _is_section(key):
@@ -102,6 +107,8 @@ def _options_from(data: dict, command: click.Command, path: Path, ctx=None) -> d
 def _converted(param, value, ctx, where: str):
     """The value as the option's type makes it, or a UsageError that says where and why
     (click itself lets some through, e.g. a number as a path or ``inf`` as a count)."""
+    import click
+
     items = value if param.multiple else [value]
     if isinstance(param.type, click.Path) and not all(isinstance(v, str) for v in items):
         raise UsageError(f"{where} must be a path (a string), not "
@@ -120,6 +127,8 @@ def _converted(param, value, ctx, where: str):
 
 
 def _load(ctx, _param, value):
+    import click
+
     if value is None:
         return None
     path = Path(value).expanduser()
@@ -135,6 +144,8 @@ def _load(ctx, _param, value):
 
 def config_options(command):
     """Add ``--config FILE`` and ``--print-config`` to a click command."""
+    import click
+
     command = click.option(
         "--print-config", is_flag=True,
         help="Print the effective options (config file + flags) as YAML and exit.",
@@ -153,6 +164,7 @@ def print_config_if_asked(ctx: click.Context) -> bool:
     if not params.pop("print_config", False):
         return False
     params.pop("config", None)
+    import click
     import yaml
 
     clean = {k.replace("_", "-"): (list(v) if isinstance(v, tuple) else v)
