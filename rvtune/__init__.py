@@ -24,11 +24,21 @@ def load(model=None, adapter_path=None, **kwargs):
     return _load(model, adapter_path, **kwargs)
 
 
-def run(**options):
-    """Fine-tune from Python exactly as ``rvtune run``; see :func:`rvtune.api.run`."""
+def run(config=None, **options):
+    """Fine-tune from Python exactly as ``rvtune run``: a :class:`RunConfig` or its fields as
+    keyword arguments; see :func:`rvtune.api.run`."""
     from rvtune.api import run as _run
 
-    return _run(**options)
+    return _run(config, **options)
+
+
+def __getattr__(name):
+    # rvtune.RunConfig / rvtune.RunResult, imported on first use (``import rvtune`` stays cheap).
+    if name in ("RunConfig", "RunResult"):
+        from rvtune import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'rvtune' has no attribute {name!r}")
 
 
 def prepare(**options):

@@ -45,64 +45,6 @@ class EvalResult:
     summary: dict
 
 
-def _args(command, options: dict) -> list[str]:
-    """``options`` (Python names) as the command line of ``command``."""
-    import click
-
-    from rvtune.core.errors import UsageError
-
-    def python_name(opt: str) -> str:
-        return opt.lstrip("-").replace("-", "_")
-
-    options_of = [p for p in command.params if isinstance(p, click.Option) and p.name != "help"]
-    params = {}  # by option name (--run-dir -> run_dir) and by parameter name
-    for param in options_of:
-        for opt in param.opts:
-            params[python_name(opt)] = param
-        params.setdefault(param.name, param)
-    args: list[str] = []
-    for key, value in options.items():
-        param = params.get(key)
-        if param is None:
-            known = ", ".join(sorted(python_name(p.opts[0]) for p in options_of))
-            raise UsageError(f"{command.name}(): unknown option {key!r}; options: {known}")
-        if value is None:
-            continue
-        flag = param.opts[0]
-        if getattr(param, "is_flag", False):
-            if param.secondary_opts and not value:
-                args.append(param.secondary_opts[0])
-            elif value:
-                args.append(flag)
-        elif getattr(param, "multiple", False):
-            values = value if isinstance(value, (list, tuple)) else [value]
-            for item in values:
-                args += [flag, str(item)]
-        else:
-            args += [flag, str(value)]
-    return args
-
-
-def _invoke(name: str, options: dict, positional: tuple = ()):
-    """Run ``rvtune NAME`` in this process; RvtuneErrors propagate as they are."""
-    import click
-
-    from rvtune.cli import cli
-    from rvtune.core.errors import UsageError
-    from rvtune.training.cpu import fast_blas
-
-    fast_blas()
-    command = cli.get_command(click.Context(cli), name)
-    args = ["--debug", name, *_args(command, options), *map(str, positional)]
-    try:
-        return cli.main(args=args, prog_name="rvtune", standalone_mode=False)
-    except click.UsageError as exc:
-        raise UsageError(f"rvtune.{name}(): {exc.format_message()}") from None
-    except click.exceptions.Exit as exc:
-        if exc.exit_code:
-            raise UsageError(f"rvtune.{name}() stopped with exit code {exc.exit_code}") from None
-
-
 def run(config: RunConfig | None = None, **options) -> RunResult:
     """Fine-tune, exactly as ``rvtune run`` (prepare, train, save, sample, summary).
 
@@ -129,33 +71,50 @@ def run(config: RunConfig | None = None, **options) -> RunResult:
 def prepare(**options) -> PrepareResult:
     """Prepare data, exactly as ``rvtune prepare`` (``dataset``, ``formatter``, ``out``,
     ``filters``...); returns the data directory and its manifest."""
-    _invoke("prepare", options)
-    out = Path(options.get("out") or "data")
-    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
-    return PrepareResult(out.resolve(), manifest)
+    from rvtune.core.options import given_options, prepare_config
+    from rvtune.core.prepare import prepare as run_prepare
+    from rvtune.core.run_config import MULTIPLE, OPTION_NAMES, RunConfig, kind_of, option_names
+
+    names = option_names()
+    data = names[names.index("dataset"):names.index("limit") + 1]
+    kinds = {**{name: kind_of(name) for name in data}, "out": "path", "overwrite": "bool"}
+    given = given_options("prepare", options, kinds, OPTION_NAMES, MULTIPLE)
+    defaults = {name: getattr(RunConfig, name) for name in data}
+    params = {**defaults, "out": "data", "overwrite": False, **given}
+    result = run_prepare(prepare_config(params, params["out"]))
+    return PrepareResult(Path(result.out).resolve(), result.manifest)
 
 
 def export(**options) -> Path:
     """Export an adapter, exactly as ``rvtune export`` (``run``, ``format``, ``fuse``,
     ``out``...); returns the path written."""
-    return Path(_invoke("export", options)).resolve()
+    from rvtune.core.options import given_options
+    from rvtune.export.pipeline import KINDS
+    from rvtune.export.pipeline import export as run_export
+
+    # The command's own Python names, as the earlier API took them, are accepted too.
+    aliases = {"run_dir": "run", "fmt": "format"}
+    options = {aliases.get(key, key): value for key, value in options.items()}
+    if "config" in options:
+        raise UsageError("export(): unknown option 'config' (`rvtune export` takes no "
+                         "config file)")
+    given = given_options("export", options, KINDS)
+    return run_export(**given).path.resolve()
 
 
 def evaluate(**options) -> EvalResult:
     """Evaluate, exactly as ``rvtune eval`` (``run``, ``data``, ``limit``,
     ``check_samples``...); returns the output directory and its ``eval.json`` (with
     ``generate_only``, the predictions' paths instead)."""
-    _invoke("eval", options)
-    if options.get("out"):
-        out = Path(options["out"])
-    elif options.get("run"):
-        out = Path(options["run"]) / "eval"
-    else:
-        from rvtune.core.errors import UsageError
+    import sys
 
-        raise UsageError("rvtune.evaluate(): pass out= to know where the evaluation went")
-    summary_path = out / "eval.json"
-    summary = (json.loads(summary_path.read_text(encoding="utf-8"))
-               if summary_path.exists() else
-               {"generated": sorted(str(p) for p in out.glob("*predictions.jsonl"))})
-    return EvalResult(out.resolve(), summary)
+    from rvtune.core.options import given_options
+    from rvtune.evaluation.options import KINDS, RENAMED, REPEATABLE, defaults, eval_config
+    from rvtune.evaluation.pipeline import evaluate as run_evaluation
+    from rvtune.training.cpu import fast_blas
+
+    given = given_options("eval", options, KINDS, RENAMED, REPEATABLE)
+    fast_blas()
+    result = run_evaluation(eval_config({**defaults(), **given}),
+                            log=lambda line: print(line, file=sys.stderr, flush=True))
+    return EvalResult(Path(result.out).resolve(), result.summary)

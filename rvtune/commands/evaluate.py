@@ -28,28 +28,6 @@ def _progress_bar(label: str, total: int):
         yield lambda done: bar.update(task, completed=done)
 
 
-def _config(params: dict):
-    from rvtune.commands.options import dataset_spec
-    from rvtune.evaluation.pipeline import EvalConfig
-
-    dataset = {}
-    if params["data"]:
-        spec = dataset_spec({**params, "dataset": params["data"]})
-        dataset = {k: v for k, v in vars(spec).items() if k != "source"}
-    return EvalConfig(
-        run=params["run"], model=params["model"], adapter=params["adapter"],
-        checkpoint=params["checkpoint"],
-        data=params["data"], dataset=dataset, predictions=params["predictions"],
-        limit=params["limit"], out=params["out"], overwrite=params["overwrite"],
-        evaluator=params["evaluator"], formatter=params["formatter"], system=params["system"],
-        instruction_template=params["instruction_template"], compare_base=params["compare_base"],
-        batch_size=params["batch_size"], max_tokens=params["max_tokens"],
-        temperature=params["temperature"], seed=params["seed"], trials=params["trials"],
-        generate_only=params["generate_only"], check_samples=params["check_samples"],
-        check_temperature=params["check_temperature"],
-    )
-
-
 def _print_summary(result) -> None:
     summary = result.summary
     overall = summary["results"]["overall"]
@@ -151,9 +129,10 @@ def evaluate(ctx, **params):
     """
     if print_config_if_asked(ctx):
         return
+    from rvtune.evaluation.options import eval_config
     from rvtune.evaluation.pipeline import evaluate as run_evaluation
 
-    result = run_evaluation(_config(params), progress=_progress_bar,
+    result = run_evaluation(eval_config(params), progress=_progress_bar,
                             log=lambda m: click.echo(m, err=True))
     if params["generate_only"]:
         for path in result.summary["generated"].values():

@@ -1,7 +1,5 @@
 """``rvtune export``: write a run's adapter as npz, mlx, peft, a fused model or GGUF."""
 
-from pathlib import Path
-
 import click
 
 HINTS = {
@@ -62,63 +60,13 @@ def export(run_dir, fmt, out, fuse, adapter, from_peft, model, checkpoint, dequa
     RUN/exports/fused-model. Every export is written to a temporary path and renamed into
     place: a failed export leaves nothing half-written and keeps what was there.
     """
-    from rvtune.core.errors import UsageError
-    from rvtune.core.jobs import ExportRequest
-    from rvtune.core.plugins import registry
+    from rvtune.export.pipeline import export as run_export
 
-    if from_peft:
-        from rvtune.training.peft_in import check_peft_dir
-
-        if adapter or run_dir:
-            raise UsageError("--from-peft DIR names the adapter; drop --adapter / --run")
-        adapter = check_peft_dir(from_peft, model, log=click.echo)
-        fmt = fmt or "mlx"
-    if fuse:
-        if fmt not in (None, "fused"):
-            raise UsageError(f"--fuse means --format fused; drop --format {fmt} or --fuse")
-        fmt = "fused"
-    if fmt is None:
-        known = ", ".join(registry().names("exporter"))
-        raise UsageError(f"--format is missing; choose one of: {known} (or --fuse)")
-    exporter_cls = registry().get("exporter", fmt, option="--format")
-    if dequantize and fmt != "fused":
-        raise UsageError("--dequantize applies to --format fused only (gguf takes --outtype)")
-    if modelfile and fmt not in ("gguf", "gguf-lora"):
-        raise UsageError("--modelfile applies to --format gguf and gguf-lora only")
-    if outtype and fmt not in ("gguf", "gguf-lora"):
-        raise UsageError("--outtype applies to --format gguf and gguf-lora only")
-
-    from rvtune.export.loading import find_run
-
-    run = (find_run(run_dir, checkpoint) if (run_dir is not None or adapter is None)
-           else None)
-    if run is not None:
-        run.adapter_path  # a missing step fails here, before anything is loaded
-    opts = {"adapter": adapter, "model": model, "dequantize": dequantize, "outtype": outtype,
-            "modelfile": modelfile, "max_delta_error": max_delta_error,
-            "max_drift": max_drift, "log": click.echo, "checkpoint": checkpoint}
-    exporter = exporter_cls()
-    if out is None:
-        name = (exporter.default_out(opts) if hasattr(exporter, "default_out")
-                else getattr(exporter_cls, "default_name", "")) or fmt
-        root = run.path / "exports" if run is not None else Path("exports")
-        out = root / name
-    out = Path(out).expanduser()
-    from rvtune.core.atomic import recover
-    from rvtune.core.locks import hold
-
-    with hold(out, "--out "):  # one writer per output; a kill's leftovers undone first
-        recover(out)
-        targets = (exporter.outputs(out, opts) if hasattr(exporter, "outputs")
-                   else [out] + ([out.parent / "Modelfile"] if modelfile else []))
-        for target in targets:
-            if target.exists() and not overwrite:
-                raise UsageError(f"--out {target}: already exists; pass --overwrite to "
-                                 "replace it, or choose another --out")
-        request = ExportRequest(run_dir=run.path if run is not None else None, out=out,
-                                options=opts)
-        written = exporter.export(request)
-    click.echo(f"Exported {fmt} to {written}")
-    if fmt in HINTS:
-        click.echo(f"  load it with: {HINTS[fmt]}")
-    return written  # for rvtune.export() (rvtune/api.py)
+    result = run_export(run=run_dir, format=fmt, out=out, fuse=fuse, adapter=adapter,
+                        from_peft=from_peft, model=model, checkpoint=checkpoint,
+                        dequantize=dequantize, outtype=outtype, modelfile=modelfile,
+                        max_delta_error=max_delta_error, max_drift=max_drift,
+                        overwrite=overwrite, log=click.echo)
+    click.echo(f"Exported {result.format} to {result.path}")
+    if result.format in HINTS:
+        click.echo(f"  load it with: {HINTS[result.format]}")

@@ -86,3 +86,117 @@ def prepare_report(result) -> list[str]:
         dropped.append(f"each listed in {result.out / listed['file']}")
     lines.append("  " + ", ".join(dropped))
     return lines
+
+
+# -- options given from Python (rvtune.run, rvtune.prepare...): the checks click makes --
+
+def convert_value(kind, value, where: str, multiple: bool = False):
+    """``value`` as an option of ``kind`` holds it, or a one-line :class:`UsageError` that
+    starts with ``where``. Kinds: ``"str"``, ``"int"``, ``"float"`` (finite), ``"bool"``,
+    ``"path"`` (a non-empty string) or a tuple of choices; ``multiple``: a tuple of them."""
+    if multiple:
+        items = value if isinstance(value, (list, tuple)) else [value]
+        return tuple(convert_value(kind, item, where) for item in items)
+    import math
+    from pathlib import Path
+
+    from .errors import UsageError
+
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise UsageError(f"{where} must be true or false, not {value!r}")
+        return value
+    if kind == "path":
+        if not isinstance(value, (str, Path)):
+            raise UsageError(f"{where} must be a path (a string), not "
+                             f"{type(value).__name__} {value!r}")
+        if not str(value).strip():
+            raise UsageError(f"{where}: is empty; give a path")
+        return str(value)
+    if kind == "int":
+        if isinstance(value, float) and not value.is_integer():
+            raise UsageError(f"{where} must be a whole number, not {value!r}")
+        try:
+            return int(value)
+        except (TypeError, ValueError, OverflowError):
+            raise UsageError(f"{where}: {value!r} is not a valid integer.") from None
+    if kind == "float":
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise UsageError(f"{where}: {value!r} is not a valid float.") from None
+        if not math.isfinite(number):
+            raise UsageError(f"{where}: {value!r} is not a finite number")
+        return number
+    if isinstance(kind, tuple):
+        if value not in kind:
+            raise UsageError(f"{where}: {value!r} is not one of "
+                             f"{', '.join(repr(c) for c in kind)}.")
+        return value
+    return value if isinstance(value, str) else str(value)
+
+
+def flag(name: str, renamed: dict | None = None) -> str:
+    """``batch_size`` -> ``--batch-size`` (``renamed`` maps the exceptions)."""
+    return (renamed or {}).get(name, "--" + name.replace("_", "-"))
+
+
+def file_options(path, command: str, names, renamed=None, multiple=()) -> dict:
+    """The options of a ``--config`` file for ``rvtune COMMAND`` (its top level, and its
+    ``COMMAND`` section, which wins), as ``{(name, key as written): value}``; an unknown
+    option is a :class:`UsageError` listing the known ones."""
+    from pathlib import Path
+
+    from .config import read_config_file
+    from .errors import UsageError
+
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise UsageError(f"--config {path}: no such file")
+    data = read_config_file(path)
+    by_flag = {flag(n, renamed)[2:].replace("-", "_"): n for n in names}
+    section = data.get(command) if isinstance(data.get(command), dict) else {}
+    flat = {k: v for k, v in data.items() if not isinstance(v, dict)}
+    values = {}
+    for key, value in {**flat, **section}.items():
+        spelled = str(key).replace("-", "_")
+        name = spelled if spelled in names else by_flag.get(spelled)
+        if name is None:
+            known = ", ".join(sorted(flag(n, renamed)[2:] for n in names))
+            raise UsageError(f"--config {path}: unknown option '{key}' for "
+                             f"`rvtune {command}`; options: {known}")
+        if value is None:
+            continue  # `key:` with no value: the option keeps its default
+        if name not in multiple and isinstance(value, (list, tuple)):
+            raise UsageError(f"--config {path}: '{key}' must be a single value (a string, "
+                             f"number or true/false), not {type(value).__name__}")
+        values[(name, key)] = value
+    return values
+
+
+def given_options(command: str, options: dict, kinds: dict, renamed=None,
+                  multiple=()) -> dict:
+    """Keyword options of ``rvtune.COMMAND(...)``, checked and converted as the command line
+    would; a ``config`` file fills the ones not given. ``None`` means not given."""
+    from .errors import UsageError
+
+    by_flag = {flag(n, renamed)[2:].replace("-", "_"): n for n in kinds}
+    values = {}
+    config = options.get("config")
+    for key, value in options.items():
+        name = key if key in kinds or key == "config" else by_flag.get(key)
+        if name is None:
+            known = ", ".join(sorted(["config", *kinds]))
+            raise UsageError(f"{command}(): unknown option {key!r}; options: {known}")
+        if value is None or name == "config":
+            continue
+        values[name] = convert_value(kinds[name], value, flag(name, renamed),
+                                     multiple=name in multiple)
+    if config is not None:
+        path = convert_value("path", config, "--config")
+        for (name, key), value in file_options(path, command, list(kinds), renamed,
+                                               multiple).items():
+            if name not in values:
+                values[name] = convert_value(kinds[name], value, f"--config {path}: '{key}'",
+                                             multiple=name in multiple)
+    return values

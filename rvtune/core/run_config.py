@@ -11,7 +11,6 @@ keyword arguments. No click here: the Python API builds and runs a RunConfig wit
 from __future__ import annotations
 
 import copy
-import math
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -145,6 +144,7 @@ class RunConfig:
         the fields not given (``model=False``: leave the preset's model unbuilt). A given
         field always wins; a resumed run reads its options back instead (:func:`resumed`)."""
         config = read_config_file(self)
+        config = config._copy() if config is self else config
         if config.preset and not config.resume:
             apply_preset(config, log, model=model)
         return config
@@ -165,10 +165,13 @@ def option_names() -> list[str]:
 
 def option_flag(name: str) -> str:
     """``batch_size`` -> ``--batch-size`` (``filters`` -> ``--filter``)."""
-    return OPTION_NAMES.get(name, "--" + name.replace("_", "-"))
+    from .options import flag
+
+    return flag(name, OPTION_NAMES)
 
 
-def _kind(name: str):
+def kind_of(name: str):
+    """The kind of field ``name`` (rvtune.core.options.convert_value)."""
     if name in CHOICES:
         return CHOICES[name]
     if name in PATHS:
@@ -183,46 +186,9 @@ def _kind(name: str):
 def convert(name: str, value, where: str):
     """``value`` as field ``name`` holds it, or a one-line :class:`UsageError` that starts
     with ``where`` (the same checks as the command line's and a config file's)."""
-    if name in MULTIPLE:
-        items = value if isinstance(value, (list, tuple)) else [value]
-        return tuple(_one(name, item, where) for item in items)
-    return _one(name, value, where)
+    from .options import convert_value
 
-
-def _one(name: str, value, where: str):
-    kind = _kind(name)
-    if kind == "bool":
-        if not isinstance(value, bool):
-            raise UsageError(f"{where} must be true or false, not {value!r}")
-        return value
-    if kind == "path":
-        if not isinstance(value, (str, Path)):
-            raise UsageError(f"{where} must be a path (a string), not "
-                             f"{type(value).__name__} {value!r}")
-        if not str(value).strip():
-            raise UsageError(f"{where}: is empty; give a path")
-        return str(value)
-    if kind == "int":
-        if isinstance(value, float) and not value.is_integer():
-            raise UsageError(f"{where} must be a whole number, not {value!r}")
-        try:
-            return int(value)
-        except (TypeError, ValueError, OverflowError):
-            raise UsageError(f"{where}: {value!r} is not a valid integer.") from None
-    if kind == "float":
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            raise UsageError(f"{where}: {value!r} is not a valid float.") from None
-        if not math.isfinite(number):
-            raise UsageError(f"{where}: {value!r} is not a finite number")
-        return number
-    if isinstance(kind, tuple):
-        if value not in kind:
-            raise UsageError(f"{where}: {value!r} is not one of "
-                             f"{', '.join(repr(c) for c in kind)}.")
-        return value
-    return value if isinstance(value, str) else str(value)
+    return convert_value(kind_of(name), value, where, multiple=name in MULTIPLE)
 
 
 def read_config_file(config: RunConfig) -> RunConfig:
@@ -230,27 +196,13 @@ def read_config_file(config: RunConfig) -> RunConfig:
     read, as for ``rvtune run``, whose click options read it)."""
     if not config.config or config.from_file is not None:
         return config
-    from .config import read_config_file as read
+    from .options import file_options
 
     path = Path(config.config).expanduser()
-    if not path.is_file():
-        raise UsageError(f"--config {path}: no such file")
-    data = read(path)
-    section = data.get("run") if isinstance(data.get("run"), dict) else {}
-    flat = {k: v for k, v in data.items() if not isinstance(v, dict)}
-    names = set(option_names()) - {"config"}
+    names = [n for n in option_names() if n != "config"]
     values = {}
-    for key, value in {**flat, **section}.items():
-        name = str(key).replace("-", "_")
-        name = "filters" if name == "filter" else name
-        if name not in names:
-            raise UsageError(f"--config {path}: unknown option '{key}' for `rvtune run`; "
-                             f"options: {', '.join(sorted(option_flag(n)[2:] for n in names))}")
-        if value is None:
-            continue
-        if name not in MULTIPLE and isinstance(value, (list, tuple, dict)):
-            raise UsageError(f"--config {path}: '{key}' must be a single value (a string, "
-                             f"number or true/false), not {type(value).__name__}")
+    for (name, key), value in file_options(path, "run", names, OPTION_NAMES,
+                                           MULTIPLE).items():
         if name not in config.given:
             values[name] = convert(name, value, f"--config {path}: '{key}'")
     resolved = config._copy(values)
