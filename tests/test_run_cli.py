@@ -152,7 +152,7 @@ def test_new_run_refuses_a_used_run_dir(invoke, tiny_cache, sample_jsonl, tmp_pa
 
 
 def test_runs_latest_points_at_the_newest_run(tmp_path):
-    from rvtune.commands.run import _point_latest_at
+    from rvtune.core.run_dir import point_latest_at as _point_latest_at
 
     runs = tmp_path / "runs"
     for name in ("a", "b"):

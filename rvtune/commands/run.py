@@ -145,12 +145,6 @@ def _rank_args(ctx) -> list:
     return rank_args(_run_config(ctx))
 
 
-def _point_latest_at(run_dir) -> None:
-    from rvtune.core.run_dir import point_latest_at
-
-    point_latest_at(run_dir)
-
-
 @click.command()
 @config_options
 @dataset_options
