@@ -173,3 +173,32 @@ def test_generate_errors_are_one_line(tmp_path):
 def test_sampling_options_are_checked(run_dir):
     proc = run_rvtune("generate", "--run", run_dir, "--top-p", "0", "x", env=_env())
     assert proc.returncode == 2 and "--top-p 0.0: must be above 0" in proc.stderr
+
+
+@pytest.mark.slow
+def test_checked_decoding_prints_an_answer_that_assembles_or_the_greedy_one(run_dir):
+    from rvtune.evaluation.scoring import make_evaluator
+
+    greedy = run_rvtune("generate", "--run", run_dir, "--max-tokens", "16", "add a0 and a1",
+                        env=_env())
+    checked = run_rvtune("generate", "--run", run_dir, "--max-tokens", "16",
+                         "--check-samples", "3", "add a0 and a1", env=_env())
+    assert greedy.returncode == 0 and checked.returncode == 0, checked.stderr
+    accepts = make_evaluator("riscv").accepts
+    answer = checked.stdout.rstrip("\n")
+    if accepts([greedy.stdout.rstrip("\n")])[0]:
+        assert checked.stdout == greedy.stdout and "checked decoding" not in checked.stderr
+    elif "passed)" in checked.stderr:
+        assert "sample " in checked.stderr and accepts([answer])[0]
+    else:
+        assert "no answer of 4 passed" in checked.stderr and checked.stdout == greedy.stdout
+
+
+def test_checked_decoding_options_are_checked(tmp_path):
+    for args, words in [(["--check-samples", "-1"], "--check-samples -1: must be 0"),
+                        (["--check-samples", "2", "--check-temperature", "0"],
+                         "--check-temperature 0.0: must be above 0"),
+                        (["--check-samples", "2", "--evaluator", "nope"], "nope")]:
+        proc = run_rvtune("generate", *args, "x", cwd=tmp_path, env=_env())
+        lines = proc.stderr.strip().splitlines()
+        assert proc.returncode == 2 and len(lines) == 1 and words in lines[0], proc.stderr

@@ -90,18 +90,75 @@ def _check_prompt(prompt: str, params: dict) -> None:
 
 @click.command()
 @load_options
+@click.option("--check-samples", type=int, default=0, show_default=True, metavar="K",
+              help="Checked decoding: when the answer fails the evaluator's check (riscv: it "
+                   "does not assemble), sample up to K more answers and print the first that "
+                   "passes (the greedy answer if none does). 0 = off.")
+@click.option("--check-temperature", type=float, default=0.8, show_default=True,
+              help="Sampling temperature of --check-samples.")
+@click.option("--evaluator", default="riscv", show_default=True,
+              help="Whose check --check-samples applies (an evaluator with an accepts method).")
 @click.argument("prompt")
-def generate(prompt, **params):
+def generate(prompt, check_samples, check_temperature, evaluator, **params):
     """Generate an answer to PROMPT ('-' reads it from stdin) with a trained adapter.
 
     The prompt is rendered the way the run trained (formatter, instruction template, system
-    message) and generation stops at its stop strings.
+    message) and generation stops at its stop strings. With --check-samples K an answer that
+    does not assemble is replaced by the first of K sampled answers that does.
     """
     if prompt == "-":
         prompt = sys.stdin.read().strip()
     _check_prompt(prompt, params)
-    Session(params).answer(prompt)
+    checker = _checker(evaluator, check_samples, check_temperature)
+    session = Session(params)
+    if checker is None:
+        session.answer(prompt)
+    else:
+        click.echo(_checked_answer(session, prompt, checker, check_samples, check_temperature),
+                   nl=False)
     click.echo()
+
+
+def _checker(name: str, samples: int, temperature: float):
+    """The evaluator whose ``accepts`` checks answers, ready before the model loads (a
+    missing assembler is said first), or None with checking off."""
+    from rvtune.core.errors import UsageError
+    from rvtune.evaluation import scoring
+
+    scoring.check_decoding_options(samples, temperature)
+    if not samples:
+        return None
+    checker = scoring.make_evaluator(name)
+    if not hasattr(checker, "accepts"):
+        raise UsageError(f"--check-samples: evaluator '{name}' has no check to decode against "
+                         "(no accepts method); drop --check-samples or pick another --evaluator")
+    if hasattr(checker, "prepare"):
+        checker.prepare()
+    return checker
+
+
+def _checked_answer(session: Session, prompt: str, checker, samples: int,
+                    temperature: float) -> str:
+    """The answer at the command's settings if ``checker`` accepts it, else the first of
+    ``samples`` answers sampled at ``temperature`` (seeds seed+1, seed+2, ...) that it accepts;
+    what happened is said on stderr."""
+    first = session.answer(prompt, stream=False)
+    if checker.accepts([first])[0]:
+        return first
+    settings = dict(session.params)
+    for round_ in range(1, samples + 1):
+        session.params = {**settings, "temp": temperature, "seed": settings["seed"] + round_}
+        try:
+            answer = session.answer(prompt, stream=False)
+        finally:
+            session.params = settings
+        if checker.accepts([answer])[0]:
+            click.echo(f"(checked decoding: the first answer failed the {checker.name} check; "
+                       f"sample {round_} of {samples} passed)", err=True)
+            return answer
+    click.echo(f"(checked decoding: no answer of {samples + 1} passed the {checker.name} "
+               "check; showing the first)", err=True)
+    return first
 
 
 CHAT_HELP = """\
