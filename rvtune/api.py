@@ -17,7 +17,6 @@ for data...) carrying the one-line message the command would print::
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 

@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import UsageError
+
+if TYPE_CHECKING:
+    import click
 
 # click is imported by the functions that use it: read_config_file serves the Python API
 # (rvtune/core/run.py), which runs without click.
