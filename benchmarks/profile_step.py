@@ -68,6 +68,9 @@ def main():
     p.add_argument("--num-layers", type=int, default=-1)
     p.add_argument("--max-seq-length", type=int, default=512)
     p.add_argument("--pack", action=argparse.BooleanOptionalAction, default=False)
+    p.add_argument("--count-nodes", action="store_true",
+                   help="Also count the operations of one compiled step's graph, by kind "
+                        "(each one not a view is a kernel launch on a GPU).")
     args = p.parse_args()
 
     from rvtune.training.cpu import fast_blas
@@ -125,6 +128,7 @@ def main():
     window.item()
     piped = (time.perf_counter() - tic) / args.steps * 1000
 
+    nodes = count_nodes(step, state, batches) if args.count_nodes else None
     med = {k: round(statistics.median(v), 2) for k, v in parts.items() if v}
     print(json.dumps({
         "model": args.model, "bits": args.bits, "batch": args.batch, "pack": args.pack,
@@ -134,7 +138,35 @@ def main():
         if len(compile_s) > 1 else None,
         "median_ms": med, "step_ms_serial": round(total / max(len(parts["eval"]), 1) * 1000, 2),
         "step_ms_pipelined": round(piped, 2),
-        "tokens_per_s_serial": round(tokens / max(total, 1e-9))}))
+        "tokens_per_s_serial": round(tokens / max(total, 1e-9)), "graph_nodes": nodes}))
+
+
+# Operations that only change an array's view (no kernel, unless a copy is forced).
+VIEWS = {"Reshape", "Transpose", "Flatten", "Unflatten", "Slice", "ExpandDims", "Squeeze",
+         "Broadcast", "AsStrided", "StopGradient"}
+
+
+def count_nodes(step, state, batches) -> dict:
+    """How many operations one compiled step's graph holds (fused kernels count once)."""
+    import collections
+    import os
+    import re
+
+    import mlx.core as mx
+    from mlx.utils import tree_flatten
+
+    toks, lengths, _n = batches.batch(0)
+    value, _ntoks, _grad = step(toks, lengths, None, True)
+    outs = [v for _, v in tree_flatten(state) if isinstance(v, mx.array)] + [value]
+    path = os.path.join(tempfile.mkdtemp(prefix="rvtune-graph-"), "step.dot")
+    mx.export_to_dot(path, *outs)
+    mx.eval(outs)
+    kinds = collections.Counter(
+        label.split()[0] for label in re.findall(r'label ?="([^"]*)"', Path(path).read_text()))
+    views = sum(n for kind, n in kinds.items() if kind in VIEWS)
+    fused = sum(n for kind, n in kinds.items() if kind.startswith("Compiled"))
+    return {"total": sum(kinds.values()), "views": views, "fused": fused,
+            "top": dict(kinds.most_common(12))}
 
 
 if __name__ == "__main__":
