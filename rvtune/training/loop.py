@@ -180,11 +180,14 @@ def _compile_key(cfg) -> str:
 def compile_notice(cfg, what: str, remembered: bool = True) -> str:
     """What the user reads while ``what`` compiles: how long it took last time here, or
     that a first run compiles kernels (a minute or more on a fresh GPU machine)."""
-    from .progress import compile_seconds
+    from .progress import compile_seconds, kernel_note
 
     seconds = compile_seconds(_compile_key(cfg)) if remembered else None
     if seconds is not None:
         return f"Compiling {what} (took {seconds:.1f}s last time on this machine) ..."
+    note = kernel_note()
+    if note:
+        return f"Compiling {what} ({note}) ..."
     return (f"Compiling {what} (the first run on a machine also compiles its kernels: a "
             "minute or more on a GPU) ...")
 

@@ -152,6 +152,36 @@ class Progress:
 COMPILE_TIMES = "compile-times.json"
 
 
+def cuda_kernel_cache() -> Path:
+    """Where MLX's CUDA backend keeps the kernels it compiles (``MLX_PTX_CACHE_DIR``, else
+    ``<tmp>/mlx/<version>/ptx``): a machine compiles each kernel once."""
+    import os
+    import tempfile
+
+    import mlx.core as mx
+
+    configured = os.environ.get("MLX_PTX_CACHE_DIR")
+    return Path(configured) if configured else (
+        Path(tempfile.gettempdir()) / "mlx" / mx.__version__ / "ptx")
+
+
+def kernel_note() -> str | None:
+    """On a CUDA GPU, what kernel compilation to expect before the first step: none cached
+    yet (minutes, once per machine) or how many are; None elsewhere (Metal ships its
+    kernels precompiled, the CPU compiles in seconds)."""
+    import mlx.core as mx
+
+    cuda = getattr(mx, "cuda", None)
+    if cuda is None or not cuda.is_available():
+        return None
+    cache = cuda_kernel_cache()
+    cached = len(list(cache.glob("*.ptx"))) if cache.is_dir() else 0
+    if not cached:
+        return (f"first MLX run on this machine: its CUDA kernels compile now, about 2-4 "
+                f"minutes on an H200 (once; kept in {cache})")
+    return f"{cached} compiled CUDA kernel modules cached in {cache}; new ones compile once"
+
+
 def compile_seconds(key: str) -> float | None:
     """How long the first training step took last time for ``key`` (device, model,
     bits, batch), from the rvtune cache; None when never measured here."""

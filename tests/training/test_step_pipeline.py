@@ -51,3 +51,24 @@ def test_cold_start_is_announced_and_step0_validation_is_deferred(make_job, tmp_
         total += float(value) * int(ntoks)
         count += int(ntoks)
     assert records[1]["val_loss"] == pytest.approx(total / count, rel=1e-5)
+
+
+def test_cuda_kernel_cache_is_reported_before_the_first_step(tmp_path, monkeypatch):
+    """On a CUDA machine the notice says whether MLX's kernel cache is empty (minutes of
+    compilation ahead) or how many modules it holds; elsewhere there is no such note."""
+    import mlx.core as mx
+
+    from rvtune.training.progress import cuda_kernel_cache, kernel_note
+
+    monkeypatch.setenv("MLX_PTX_CACHE_DIR", str(tmp_path / "ptx"))
+    assert cuda_kernel_cache() == tmp_path / "ptx"
+    if not (getattr(mx, "cuda", None) and mx.cuda.is_available()):
+        assert kernel_note() is None
+        # The machine's GPU is the environment, not the code under test: pretend one.
+        monkeypatch.setattr(mx, "cuda", type("Cuda", (), {"is_available": staticmethod(
+            lambda: True)}), raising=False)
+    assert "first MLX run on this machine" in kernel_note()
+    (tmp_path / "ptx").mkdir()
+    for name in ("a", "b"):
+        (tmp_path / "ptx" / f"{name}.ptx").write_bytes(b"x")
+    assert kernel_note().startswith("2 compiled CUDA kernel modules cached in")
