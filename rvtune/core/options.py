@@ -118,13 +118,17 @@ def convert_value(kind, value, where: str, multiple: bool = False):
             raise UsageError(f"{where} must be a whole number, not {value!r}")
         try:
             return int(value)
-        except (TypeError, ValueError, OverflowError):
+        except ValueError:
             raise UsageError(f"{where}: {value!r} is not a valid integer.") from None
+        except (TypeError, OverflowError):  # (click's wording for each, to the dot)
+            raise UsageError(f"{where}: {value!r} is not a valid integer") from None
     if kind == "float":
         try:
             number = float(value)
-        except (TypeError, ValueError):
+        except ValueError:
             raise UsageError(f"{where}: {value!r} is not a valid float.") from None
+        except TypeError:
+            raise UsageError(f"{where}: {value!r} is not a valid float") from None
         if not math.isfinite(number):
             raise UsageError(f"{where}: {value!r} is not a finite number")
         return number
