@@ -15,7 +15,10 @@ export RVTUNE_CACHE=${RVTUNE_CACHE:-/tmp/rvtune-cache} HF_HUB_OFFLINE=1 TOKENIZE
 J=$OUT/overhead.jsonl
 : > "$J"
 MODEL=${MODEL:-$(python3 -c "from rvtune.training.presets import smollm2_gguf; from rvtune.training.model import resolve_model_path; print(resolve_model_path(str(smollm2_gguf())))" 2>>"$OUT/stderr.txt" | tail -1)}
-over() { if (( SECONDS > BUDGET )); then echo "skip $1 (past the ${BUDGET}s budget)"; return 0; fi; return 1; }
+# TAR=FILE (e.g. $OUT_OF_THE_DEVICE/speed.tgz): rewritten after every run, so a call cut by its
+# time limit still brings back what finished.
+snap() { [ -n "${TAR:-}" ] && tar czf "$TAR.tmp" -C "$(dirname "$OUT")" "$(basename "$OUT")" && mv "$TAR.tmp" "$TAR"; return 0; }
+over() { snap; if (( SECONDS > BUDGET )); then echo "skip $1 (past the ${BUDGET}s budget)"; return 0; fi; return 1; }
 prof() {  # NAME ENV... -- ARGS...: profile_step.py under the given environment
   local name=$1; shift
   local envs=()
@@ -24,6 +27,7 @@ prof() {  # NAME ENV... -- ARGS...: profile_step.py under the given environment
   env "${envs[@]}" timeout 90 python3 benchmarks/profile_step.py --model "$MODEL" --steps 60 "$@" \
     > "$OUT/$name.log" 2> "$OUT/$name.err"
   echo "$name rc=$? at ${SECONDS}s"
+  snap
   tail -1 "$OUT/$name.log" | python3 -c "import json,sys; r=json.loads(sys.stdin.read()); r['name']='$name'; r['env']='${envs[*]}'; print(json.dumps(r))" >> "$J" 2>/dev/null
 }
 COMMON="--preset smollm2 --rank 16 --alpha 32 --learning-rate 2e-4 --warmup 0 --lr-schedule constant
@@ -34,6 +38,7 @@ rv() {  # NAME ENV -- FLAGS...: one `rvtune run`
   rm -rf "${RUNS:?}/$name"
   env $envs timeout 90 python3 -m rvtune run $COMMON --run-dir "$RUNS/$name" "$@" > "$OUT/$name.log" 2>&1
   echo "$name rc=$? at ${SECONDS}s"
+  snap
   cp "$RUNS/$name/metrics.jsonl" "$OUT/$name.metrics.jsonl" 2>/dev/null
 }
 

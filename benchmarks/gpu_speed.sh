@@ -21,7 +21,10 @@ python3 -c "import mlx.core as mx; print('mlx', mx.__version__, mx.default_devic
 MODEL=$(python3 -c "from rvtune.training.presets import smollm2_gguf; from rvtune.training.model import resolve_model_path; print(resolve_model_path(str(smollm2_gguf())))" 2>>"$OUT/stderr.txt" | tail -1)
 echo "model dir: $MODEL" | tee -a "$OUT/machine.txt"
 
-over() { if (( SECONDS > BUDGET )); then echo "skip $1 (past the ${BUDGET}s budget)"; return 0; fi; return 1; }
+# TAR=FILE (e.g. $OUT_OF_THE_DEVICE/speed.tgz): rewritten after every run, so a call cut by its
+# time limit still brings back what finished.
+snap() { [ -n "${TAR:-}" ] && tar czf "$TAR.tmp" -C "$(dirname "$OUT")" "$(basename "$OUT")" && mv "$TAR.tmp" "$TAR"; return 0; }
+over() { snap; if (( SECONDS > BUDGET )); then echo "skip $1 (past the ${BUDGET}s budget)"; return 0; fi; return 1; }
 COMMON="--preset smollm2 --rank 16 --alpha 32 --learning-rate 2e-4 --warmup 0 --lr-schedule constant
   --dataset-size 6000 --steps-per-eval 1000000 --val-batches 1 --save-every 1000000 --sample-tokens 0"
 rv() {  # NAME LIMIT_S FLAGS...: one `rvtune run`, its log and metrics copied to $OUT
@@ -30,6 +33,7 @@ rv() {  # NAME LIMIT_S FLAGS...: one `rvtune run`, its log and metrics copied to
   rm -rf "${RUNS:?}/$name"
   timeout "$limit" python3 -m rvtune run $COMMON --run-dir "$RUNS/$name" "$@" > "$OUT/$name.log" 2>&1
   echo "$name rc=$? at ${SECONDS}s"
+  snap
   cp "$RUNS/$name/metrics.jsonl" "$OUT/$name.metrics.jsonl" 2>/dev/null
 }
 py() {  # NAME LIMIT_S SCRIPT ARGS...: a benchmark script whose last stdout line is JSON
@@ -37,6 +41,7 @@ py() {  # NAME LIMIT_S SCRIPT ARGS...: a benchmark script whose last stdout line
   over "$name" && return
   timeout "$limit" python3 "$@" > "$OUT/$name.log" 2> "$OUT/$name.err"
   echo "$name rc=$? at ${SECONDS}s"
+  snap
   tail -1 "$OUT/$name.log" | python3 -c "import json,sys; r=json.loads(sys.stdin.read()); r['name']='$name'; print(json.dumps(r))" >> "$J" 2>/dev/null
 }
 
