@@ -2,6 +2,7 @@
 ``alpha / rank``, and a loud error for a name that matches nothing."""
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from rvtune.core.errors import UsageError
 
@@ -93,6 +94,8 @@ def apply_lora(model, config) -> LoraInfo:
     model.freeze()
     linear_to_lora_layers(model, len(layers), {"rank": config.rank, "scale": config.scale,
                                                "dropout": config.dropout, "keys": keys})
+    if lean_wanted():
+        enable_lean_inputs(model)
     info = LoraInfo(keys, layers, config.rank, config.scale, config.dropout)
     for index in layers:
         for path, module in model.layers[index].named_modules():
@@ -101,3 +104,80 @@ def apply_lora(model, config) -> LoraInfo:
     info.trainable = sum(v.size for _, v in tree_flatten(model.trainable_parameters()))
     info.total = get_total_parameters(model)
     return info
+
+
+# --- LoRA inputs kept in the model's dtype ---------------------------------------------
+#
+# mlx-lm's LoRA weights are float32, so in a 16-bit model ``x @ lora_a`` promotes each
+# adapted module's input to a float32 copy, and the gradient of ``lora_a`` needs it: MLX
+# keeps that copy of every distinct input (attention, o_proj, MLP and down_proj inputs) of
+# every block until the backward pass, 4 bytes per value beside the 2-byte input it copies
+# (3.5 GB for Mistral-7B's shape at 4 x 256 tokens). The branch below computes exactly what
+# mlx-lm computes (float32 matmuls on the float32 copy), but its backward pass makes the
+# copy again from the 16-bit input, which the base layer's backward keeps anyway.
+
+LEAN_ENV = "RVTUNE_LEAN_LORA"
+
+
+@lru_cache(maxsize=None)
+def _lora_branch():
+    import mlx.core as mx
+
+    @mx.custom_function
+    def branch(x, a, b):
+        return (x.astype(a.dtype) @ a) @ b
+
+    @branch.vjp
+    def branch_vjp(primals, cotangent, _output):
+        x, a, b = primals
+        # After the cotangent exists, so compile cannot merge it with the forward's copy.
+        xf = mx.depends(x, cotangent).astype(a.dtype)
+        xf = xf.reshape(-1, xf.shape[-1])
+        c = cotangent.reshape(-1, cotangent.shape[-1]).astype(a.dtype)
+        h = xf @ a
+        g = c @ b.T
+        dx = (g @ a.T).reshape(x.shape).astype(x.dtype)
+        return dx, xf.T @ g, h.T @ c
+
+    return branch
+
+
+def _lean_call(self, x):
+    if x.dtype == self.lora_a.dtype:  # float32 model: nothing is promoted
+        return self._rvtune_lora_base.__call__(self, x)
+    y = self.linear(x)
+    z = _lora_branch()(self.dropout(x), self.lora_a, self.lora_b)
+    return y + (self.scale * z).astype(x.dtype)
+
+
+_LEAN_CLASSES: dict = {}
+
+
+def lean_wanted() -> bool:
+    """``RVTUNE_LEAN_LORA`` (on|off, default on)."""
+    import os
+
+    value = os.environ.get(LEAN_ENV, "on").strip().lower() or "on"
+    if value not in ("on", "off"):
+        raise UsageError(f"{LEAN_ENV}={value}: use on or off")
+    return value == "on"
+
+
+def enable_lean_inputs(model) -> int:
+    """Give every mlx-lm ``LoRALinear`` of ``model`` the branch that keeps no float32 copy of
+    its input for the backward pass (same values and gradients, see
+    ``tests/training/test_lora.py``). The layers become a subclass: parameters, saving and
+    fusing are unchanged. Returns the number of layers changed."""
+    from mlx_lm.tuner.lora import LoRALinear
+
+    count = 0
+    for _name, module in model.named_modules():
+        base = getattr(type(module), "_rvtune_lora_base", type(module))
+        if base is LoRALinear:
+            if base not in _LEAN_CLASSES:
+                _LEAN_CLASSES[base] = type(f"Lean{base.__name__}", (base,),
+                                           {"__call__": _lean_call,
+                                            "_rvtune_lora_base": base})
+            module.__class__ = _LEAN_CLASSES[base]
+            count += 1
+    return count

@@ -26,6 +26,11 @@ CHECKPOINT_BLOCKS = 2
 #: ...except with the fast quantized path on CUDA, where it kept almost all of them
 #: (22.0 -> 19.5 GB for the 7B shape at 4 x 257 on an H200).
 CHECKPOINT_KEEPS_FAST_PATH = 0.9
+#: Share of the float32 LoRA-input copies still held with rvtune's lean LoRA branch (the
+#: default, ``rvtune.training.lora.enable_lean_inputs``): measured on the CPU for a
+#: quarter-width Mistral-7B shape in bfloat16 at 4 x 256 tokens, the branch saved 17 of the
+#: 27 MB per block that the copies take (docs/benchmarks.md, section 10).
+LEAN_COPY_SHARE = 0.37
 
 
 @dataclass
@@ -90,14 +95,25 @@ def _fast_path_here(bits: int) -> bool:
         return False
 
 
+def _lean_here() -> bool:
+    try:
+        from .lora import lean_wanted
+
+        return lean_wanted()
+    except Exception:  # a bad RVTUNE_LEAN_LORA (reported where it is used)
+        return True
+
+
 def estimate(model_config: dict, config, world_size: int = 1,
-             seq_length: int | None = None, fast_path: bool | None = None) -> Estimate:
+             seq_length: int | None = None, fast_path: bool | None = None,
+             lean_lora: bool | None = None) -> Estimate:
     """Estimate peak bytes for training ``config`` (a :class:`TrainConfig`) on this model.
 
     ``seq_length`` is the longest padded batch the data will produce (batches are padded to
     their longest row, not to ``--max-seq-length``); it defaults to ``--max-seq-length``.
     ``fast_path`` says whether the fast quantized backward (``qmm_vjp``) runs; None: as it
-    would on this machine.
+    would on this machine; ``lean_lora`` whether the LoRA branch keeps no float32 input
+    copies (``RVTUNE_LEAN_LORA``); None: as set here (on by default).
     """
     seq = min(seq_length or config.max_seq_length, config.max_seq_length)
     d = _dims(model_config)
@@ -134,8 +150,13 @@ def estimate(model_config: dict, config, world_size: int = 1,
         per_token_block += dtype * sum(shapes[t][0] for t in targets if t in shapes)
     if dtype < 4:
         # mlx-lm's LoRA weights are float32, so each distinct input of an adapted module is
-        # promoted to a float32 copy that the backward pass keeps.
-        per_token_block += 4 * sum(_lora_inputs(d, targets).values())
+        # promoted to a float32 copy that the backward pass keeps; rvtune's lean branch
+        # recomputes it in the backward pass, and MLX then holds only part of it.
+        # (With checkpointing only the recomputed blocks hold them, and there the lean
+        # branch saved nothing measurable: their full size is counted.)
+        lean = (_lean_here() if lean_lora is None else lean_lora) and not config.grad_checkpoint
+        per_token_block += ((LEAN_COPY_SHARE if lean else 1.0) * 4
+                            * sum(_lora_inputs(d, targets).values()))
     attention = dtype * 2 * nh * seq  # scores and probabilities
     block = tokens * (per_token_block + attention) * ACTIVATION_FACTOR
     # Only blocks from the first adapted one up keep activations for the backward pass.

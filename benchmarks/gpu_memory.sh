@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Issue 15's memory and PEFT side-by-side in one GPU call: rvtune's QLoRA step, transformers +
+# PEFT + bitsandbytes NF4 and plain mlx-lm on the Mistral-7B shape (random weights, 4-bit,
+# LoRA rank 16 on all seven projections), 4 x 256 and 16 x 256 tokens.
+#   OUT=/tmp/mem bash benchmarks/gpu_memory.sh     # $OUT/memory.jsonl, logs, table.md
+# Runs are in priority order; each has a timeout and is skipped once BUDGET seconds (default
+# 390) have passed, so the whole call stays under seven minutes. Steps are few (WARMUP 3,
+# STEPS 8): a 7B step takes 0.1 to 1 s. PEFT's first run saves the random bf16 model once
+# (to PEFT_CACHE) and every PEFT run loads it back in NF4 (QUANT=load; QUANT=replace swaps
+# in Linear4bit layers instead, with no disk round trip). Needs PYTHONPATH with the repository
+# (added here too), mlx, torch, transformers, peft and bitsandbytes importable by python3.
+set -u
+OUT=${OUT:-/tmp/rvtune-memory}
+BUDGET=${BUDGET:-390}
+WARMUP=${WARMUP:-3}
+STEPS=${STEPS:-8}
+QUANT=${QUANT:-load}
+PEFT_CACHE=${PEFT_CACHE:-/tmp/rvtune-peft-models}
+PY=${PY:-python3}
+mkdir -p "$OUT"
+export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH}
+export HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
+J=$OUT/memory.jsonl
+: > "$J"
+{ date -u +%Y-%m-%dT%H:%MZ
+  nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null
+  $PY -c "import mlx.core as mx; print('mlx', mx.__version__, mx.default_device())"
+  $PY -c "import torch, transformers, peft; print('torch', torch.__version__, 'transformers', transformers.__version__, 'peft', peft.__version__)"
+  $PY -c "import bitsandbytes as b; print('bitsandbytes', b.__version__)"
+} 2>&1 | tee "$OUT/machine.txt"
+
+over() { if (( SECONDS > BUDGET )); then echo "skip $1 (past the ${BUDGET}s budget)"; return 0; fi; return 1; }
+run() {  # NAME LIMIT_S SCRIPT ARGS...: one benchmark process; its last stdout line (JSON) kept
+  local name=$1 limit=$2; shift 2
+  over "$name" && return
+  local left=$(( BUDGET + 30 - SECONDS )); (( left < limit )) && limit=$left
+  timeout "$limit" $PY "$@" > "$OUT/$name.log" 2> "$OUT/$name.err"
+  echo "$name rc=$? at ${SECONDS}s: $(tail -1 "$OUT/$name.log" | cut -c1-220)"
+  tail -1 "$OUT/$name.log" | $PY -c "import json,sys; r=json.loads(sys.stdin.read()); r['name']='$name'; print(json.dumps(r))" >> "$J" 2>/dev/null
+}
+RV="benchmarks/qlora_step.py --shape mistral-7b --seq 256 --warmup $WARMUP --steps $STEPS"
+# rvtune's CUDA default: fast backward, dense forward from 1024 rows (as the trainer runs it).
+RVD="$RV --impl rvtune --fast-qmm auto --forward-rows 1024"
+PEFT="benchmarks/peft_qlora_step.py --shape mistral-7b --seq 256 --warmup $WARMUP --steps $STEPS --quant $QUANT --cache $PEFT_CACHE"
+
+run rvtune-4x256        90 $RVD --batch 4
+run peft-4x256         150 $PEFT --batch 4
+run rvtune-4x256-ckpt   90 $RVD --batch 4 --grad-checkpoint
+run peft-4x256-ckpt     90 $PEFT --batch 4 --grad-checkpoint
+run mlx-lm-4x256        90 $RV --impl mlx-lm --batch 4
+run rvtune-16x256       90 $RVD --batch 16
+run peft-16x256         90 $PEFT --batch 16
+run mlx-lm-16x256       90 $RV --impl mlx-lm --batch 16
+# Extras while time is left: rvtune without the lean LoRA inputs (the previous code's memory)
+# and MLX's own memory behaviour on this device (benchmarks/mlx_memory_probes.py).
+RVTUNE_LEAN_LORA=off run rvtune-4x256-lean-off 90 $RVD --batch 4
+run probes              60 benchmarks/mlx_memory_probes.py
+$PY benchmarks/memory_table.py "$J" | tee "$OUT/table.md"
