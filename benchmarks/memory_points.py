@@ -54,7 +54,9 @@ def main():
                           **options)
         # The H200 runs had the fast quantized path on (CUDA), the CPU runs not.
         fast = label.startswith("H200") and bits > 0
-        est = estimate(models.config(shape, dtype), cfg, 1, seq, fast_path=fast).total / GB
+        # Every point so far was measured before the lean LoRA branch (mlx-lm's LoRA inputs).
+        est = estimate(models.config(shape, dtype), cfg, 1, seq, fast_path=fast,
+                       lean_lora=False).total / GB
         print(f"| {label} | {measured:.2f} | {est:.2f} | {est / measured:.2f} |")
 
 

@@ -128,8 +128,12 @@ def build(args, device: str):
     from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
 
     if args.quant == "load":
-        model = load_quantized(args.shape, Path(args.cache), device)
-    else:
+        try:
+            model = load_quantized(args.shape, Path(args.cache), device)
+        except ImportError as exc:  # e.g. no accelerate for device_map: say so, swap layers
+            print(f"--quant load failed ({exc}); using --quant replace", file=sys.stderr)
+            args.quant = "replace"
+    if args.quant != "load":
         dtype = torch.bfloat16 if device == "cuda" or args.quant == "replace" else torch.float32
         model = random_model(args.shape, device if args.quant == "none" else "cpu", dtype)
         model.config._attn_implementation = "sdpa"
