@@ -51,7 +51,7 @@ def main():
     peak = over(mx, lambda: mx.dequantize(wq, s, b, group_size=64, bits=4, dtype=mx.bfloat16))
     print(json.dumps({"probe": "dequantize", "device": device, "output_mb": 32768 * 4096 * 2 / 1e6,
                       "peak_mb": round(peak, 1)}), flush=True)
-    del wq, s, b
+    wq = s = b = None  # freed before the next probe
 
     n, d, r = args.rows, args.width, 16
     x = mx.random.normal((n, d)).astype(mx.bfloat16)
@@ -75,7 +75,7 @@ def main():
         one, many = over(mx, chain(1, flag)), over(mx, chain(args.layers, flag))
         result[f"{name}_mb_per_branch"] = round((many - one) / (args.layers - 1), 1)
     print(json.dumps(result), flush=True)
-    del x, weights
+    x = weights = None
 
     logits = mx.random.normal((args.rows, 32768)).astype(mx.bfloat16)
     targets = mx.random.randint(0, 32768, (args.rows,))
