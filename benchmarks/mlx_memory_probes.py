@@ -12,7 +12,10 @@ before the probe):
 * ``lora_fp32_copy``: K chained LoRA branches ``x + ((x @ a) @ b)`` with a 16-bit ``x`` and
   float32 ``a``, ``b`` (mlx-lm's LoRA weights), differentiated and compiled: retained MB per
   branch, mlx-lm's expression against rvtune's lean branch
-  (``rvtune.training.lora._lora_branch``), and the float32 copy's size.
+  (``rvtune.training.lora._lora_branch``), and the float32 copy's size. A peak, so it
+  includes the backward pass's transients: on the CPU this chain showed no saving (the
+  lean backward makes the float32 copy and dx transiently), while whole models did
+  (docs/benchmarks.md, section 10: -17 of 27 MB of copies per block).
 * ``cross_entropy``: the peak of the gradient of ``nn.losses.cross_entropy`` over 16-bit
   logits (rows x vocabulary 32768) against the logits' size.
 """
