@@ -4,14 +4,14 @@
 # LoRA rank 16 on all seven projections), 4 x 256 and 16 x 256 tokens.
 #   OUT=/tmp/mem bash benchmarks/gpu_memory.sh     # $OUT/memory.jsonl, logs, table.md
 # Runs are in priority order; each has a timeout and is skipped once BUDGET seconds (default
-# 390) have passed, so the whole call stays under seven minutes. Steps are few (WARMUP 3,
+# 370) have passed, and the last one stops by BUDGET + 30 s, so the whole call stays under seven minutes. Steps are few (WARMUP 3,
 # STEPS 8): a 7B step takes 0.1 to 1 s. PEFT's first run saves the random bf16 model once
 # (to PEFT_CACHE) and every PEFT run loads it back in NF4 (QUANT=load; QUANT=replace swaps
 # in Linear4bit layers instead, with no disk round trip). Needs PYTHONPATH with the repository
 # (added here too), mlx, torch, transformers, peft and bitsandbytes importable by python3.
 set -u
 OUT=${OUT:-/tmp/rvtune-memory}
-BUDGET=${BUDGET:-390}
+BUDGET=${BUDGET:-370}
 WARMUP=${WARMUP:-3}
 STEPS=${STEPS:-8}
 QUANT=${QUANT:-load}
