@@ -94,7 +94,7 @@ def apply_lora(model, config) -> LoraInfo:
     model.freeze()
     linear_to_lora_layers(model, len(layers), {"rank": config.rank, "scale": config.scale,
                                                "dropout": config.dropout, "keys": keys})
-    if lean_wanted():
+    if lean_wanted(hidden_size(model)):
         enable_lean_inputs(model)
     info = LoraInfo(keys, layers, config.rank, config.scale, config.dropout)
     for index in layers:
@@ -153,14 +153,32 @@ def _lean_call(self, x):
 _LEAN_CLASSES: dict = {}
 
 
-def lean_wanted() -> bool:
-    """``RVTUNE_LEAN_LORA`` (on|off, default on)."""
+#: ``auto`` uses the lean branch from this hidden size up. Its backward pass runs about four
+#: more kernels per adapted matrix (the copy and ``x @ lora_a`` again, casts): on a small
+#: model, whose step is launch-bound on a GPU (SmolLM2: ~4,000 kernels a step, docs/
+#: benchmarks.md section 10), that costs time and saves a few MB; from 2,048 wide (the
+#: 1-2B models up) the copies are gigabytes (Mistral-7B at 4 x 256: ~2.2 GB, section 11).
+LEAN_MIN_HIDDEN = 2048
+
+
+def lean_wanted(hidden_size: int | None = None) -> bool:
+    """``RVTUNE_LEAN_LORA``: on, off, or auto (the default: on for models at least
+    :data:`LEAN_MIN_HIDDEN` wide; ``hidden_size`` None counts as wide)."""
     import os
 
-    value = os.environ.get(LEAN_ENV, "on").strip().lower() or "on"
-    if value not in ("on", "off"):
-        raise UsageError(f"{LEAN_ENV}={value}: use on or off")
+    value = os.environ.get(LEAN_ENV, "auto").strip().lower() or "auto"
+    if value not in ("on", "off", "auto"):
+        raise UsageError(f"{LEAN_ENV}={value}: use on, off or auto")
+    if value == "auto":
+        return hidden_size is None or hidden_size >= LEAN_MIN_HIDDEN
     return value == "on"
+
+
+def hidden_size(model) -> int | None:
+    """The width of the model's residual stream (its config's ``hidden_size``), if known."""
+    args = getattr(model, "args", None)
+    size = getattr(args, "hidden_size", None)
+    return int(size) if size else None
 
 
 def enable_lean_inputs(model) -> int:

@@ -95,11 +95,11 @@ def _fast_path_here(bits: int) -> bool:
         return False
 
 
-def _lean_here() -> bool:
+def _lean_here(hidden: int) -> bool:
     try:
         from .lora import lean_wanted
 
-        return lean_wanted()
+        return lean_wanted(hidden)
     except Exception:  # a bad RVTUNE_LEAN_LORA (reported where it is used)
         return True
 
@@ -113,7 +113,7 @@ def estimate(model_config: dict, config, world_size: int = 1,
     their longest row, not to ``--max-seq-length``); it defaults to ``--max-seq-length``.
     ``fast_path`` says whether the fast quantized backward (``qmm_vjp``) runs; None: as it
     would on this machine; ``lean_lora`` whether the LoRA branch keeps no float32 input
-    copies (``RVTUNE_LEAN_LORA``); None: as set here (on by default).
+    copies (``RVTUNE_LEAN_LORA``); None: as set here (auto: from 2,048 wide).
     """
     seq = min(seq_length or config.max_seq_length, config.max_seq_length)
     d = _dims(model_config)
@@ -154,7 +154,7 @@ def estimate(model_config: dict, config, world_size: int = 1,
         # recomputes it in the backward pass, and MLX then holds only part of it.
         # (With checkpointing only the recomputed blocks hold them, and there the lean
         # branch saved nothing measurable: their full size is counted.)
-        lean = (_lean_here() if lean_lora is None else lean_lora) and not config.grad_checkpoint
+        lean = (_lean_here(d["H"]) if lean_lora is None else lean_lora) and not config.grad_checkpoint
         per_token_block += ((LEAN_COPY_SHARE if lean else 1.0) * 4
                             * sum(_lora_inputs(d, targets).values()))
     attention = dtype * 2 * nh * seq  # scores and probabilities

@@ -131,9 +131,16 @@ def test_lean_lora_inputs_give_the_same_loss_and_gradients(fast_qmm):
         assert mx.abs(grad_a[key] - grad_b[key]).max().item() <= 1e-4 * scale, key
 
 
-def test_lean_lora_is_the_training_default_and_can_be_turned_off(tiny_model, monkeypatch):
-    from rvtune.training.lora import apply_lora
+def test_lean_lora_is_chosen_by_width_and_can_be_forced(tiny_model, monkeypatch):
+    from rvtune.training.lora import LEAN_MIN_HIDDEN, apply_lora, hidden_size, lean_wanted
 
+    # auto (the default): the tiny model is narrow, so mlx-lm's own layer trains it
+    model = fresh(tiny_model)
+    assert hidden_size(model) < LEAN_MIN_HIDDEN
+    apply_lora(model, TrainConfig(rank=4, alpha=4))
+    assert type(model.layers[0].self_attn.q_proj).__name__ == "LoRALinear"
+    assert lean_wanted(4096) and lean_wanted(LEAN_MIN_HIDDEN) and not lean_wanted(576)
+    monkeypatch.setenv("RVTUNE_LEAN_LORA", "on")
     model = fresh(tiny_model)
     apply_lora(model, TrainConfig(rank=4, alpha=4))
     assert type(model.layers[0].self_attn.q_proj).__name__ == "LeanLoRALinear"
