@@ -132,9 +132,10 @@ def check_sampling(max_tokens: int, temp: float, top_p: float) -> None:
 
 def generate(model, tokenizer, prompt_text: str, *, max_tokens: int = 256, temp: float = 0.0,
              top_p: float = 1.0, seed: int = 0, stop_strings=(), has_bos: bool = False,
-             on_text=None) -> str:
-    """Complete ``prompt_text`` (already rendered); stops at EOS, ``max_tokens`` or the first
-    stop string (cut off). ``on_text(piece)`` receives text as it is produced."""
+             on_text=None, stopped=None) -> str:
+    """Complete ``prompt_text`` (already rendered); stops at EOS, ``max_tokens``, the first
+    stop string (cut off) or when ``stopped()`` turns true (checked after every token).
+    ``on_text(piece)`` receives text as it is produced."""
     import mlx.core as mx
     from mlx_lm.generate import stream_generate
     from mlx_lm.sample_utils import make_sampler
@@ -152,7 +153,7 @@ def generate(model, tokenizer, prompt_text: str, *, max_tokens: int = 256, temp:
     hold = max((len(s) for s in stops), default=1) - 1
     for response in stream_generate(model, tokenizer, mx.array(ids), max_tokens=max_tokens,
                                     sampler=sampler):
-        if response.token in stop_ids:
+        if response.token in stop_ids or (stopped is not None and stopped()):
             break
         text += response.text
         cut = min((text.index(s) for s in stops if s in text), default=None)

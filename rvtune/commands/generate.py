@@ -1,7 +1,10 @@
 """``rvtune generate`` and ``rvtune chat``: a run's (or any) adapter on its base model, with
 the prompt layout the run trained with."""
 
+import signal
 import sys
+import threading
+from contextlib import contextmanager
 
 import click
 
@@ -59,7 +62,7 @@ class Session:
                                     raw=params["raw"])
         self.params = params
 
-    def answer(self, prompt: str, stream=True, history=()) -> str:
+    def answer(self, prompt: str, stream=True, history=(), stopped=None) -> str:
         from rvtune.inference import generate
 
         text = self.format.render_turn(list(history), prompt)
@@ -69,7 +72,7 @@ class Session:
         return generate(self.loaded.model, self.loaded.tokenizer, text,
                         max_tokens=p["max_tokens"], temp=p["temp"], top_p=p["top_p"],
                         seed=p["seed"], stop_strings=self.format.stop_strings,
-                        has_bos=self.format.has_bos,
+                        has_bos=self.format.has_bos, stopped=stopped,
                         on_text=(lambda piece: click.echo(piece, nl=False)) if stream else None)
 
 
@@ -161,6 +164,20 @@ def _checked_answer(session: Session, prompt: str, checker, samples: int,
     return first
 
 
+@contextmanager
+def _ctrl_c_stops():
+    """While an answer is written, Ctrl-C sets an event that generation checks after every
+    token (a KeyboardInterrupt could land where it is swallowed, e.g. in a callback); the
+    usual handler is back afterwards."""
+    stop = threading.Event()
+    previous = signal.getsignal(signal.SIGINT)
+    signal.signal(signal.SIGINT, lambda _signum, _frame: stop.set())
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 CHAT_HELP = """\
 /help            this list
 /reset           forget the conversation so far (start a new one)
@@ -219,9 +236,12 @@ def chat(**params):
         except RvtuneError as exc:
             click.echo(f"Error: {exc}", err=True)
             continue
-        try:
-            reply = session.answer(line, history=history)
-        except KeyboardInterrupt:
+        with _ctrl_c_stops() as stop:
+            try:
+                reply = session.answer(line, history=history, stopped=stop.is_set)
+            except KeyboardInterrupt:  # landed outside the token loop
+                stop.set()
+        if stop.is_set():
             click.echo("\n(stopped)", err=True)
             continue
         click.echo()
