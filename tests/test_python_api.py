@@ -163,3 +163,23 @@ def test_the_core_modules_import_no_click_and_no_heavy_library():
                           timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"
+
+
+def test_run_config_shares_its_defaults_with_the_train_and_prepare_configs():
+    """RunConfig is the flat, user-facing view of TrainConfig and PrepareConfig: a field the
+    three share has one default, so code that builds the inner configs directly (benchmarks,
+    trainer plugins) trains what `rvtune run` would."""
+    import dataclasses
+
+    from rvtune.core.jobs import TrainConfig
+    from rvtune.core.prepare import PrepareConfig
+
+    run = {f.name: f.default for f in dataclasses.fields(rvtune.RunConfig)}
+    for inner in (TrainConfig, PrepareConfig):
+        shared = [f for f in dataclasses.fields(inner) if f.name in run
+                  and f.default is not dataclasses.MISSING]
+        assert shared, inner
+        for f in shared:
+            # log_to: the command's "none given" (None) is the inner config's no loggers (())
+            assert run[f.name] == f.default or (run[f.name], f.default) == (None, ()), (
+                inner.__name__, f.name)
