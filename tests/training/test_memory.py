@@ -77,12 +77,12 @@ def test_estimate_is_within_15_percent_of_a_measured_peak(checkpoint):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("checkpoint", [False, True])
-@pytest.mark.parametrize("lean", ["on", "off"])
+# Under checkpointing the estimate counts the copies whole either way (one case covers it).
+@pytest.mark.parametrize("lean, checkpoint", [("on", False), ("off", False), ("on", True)])
 def test_estimate_holds_for_a_4bit_bfloat16_model(checkpoint, lean, monkeypatch):
     """The 16-bit case, where the LoRA inputs' float32 copies count (fewer with the lean LoRA
-    branch, the default): a 4-bit bfloat16 model, 8 rows of 129 tokens, MLX's peak within
-    15% of the estimate, with and without checkpointing."""
+    branch): a 4-bit bfloat16 model, 4 rows of 129 tokens, MLX's peak within 15% of the
+    estimate, with and without checkpointing. (bfloat16 is slow on the CPU: ~45 s a case.)"""
     import mlx.core as mx
     import mlx.nn as nn
     from mlx_lm.models import llama
@@ -97,10 +97,10 @@ def test_estimate_holds_for_a_4bit_bfloat16_model(checkpoint, lean, monkeypatch)
     model.set_dtype(mx.bfloat16)
     nn.quantize(model, group_size=64, bits=4)
     mx.eval(model.parameters())
-    config = TrainConfig(bits=4, batch_size=8, max_seq_length=129, grad_checkpoint=checkpoint)
+    config = TrainConfig(bits=4, batch_size=4, max_seq_length=129, grad_checkpoint=checkpoint)
     apply_lora(model, config)
-    rows = [([(7 * i + j) % 2000 + 3 for j in range(129)], 1) for i in range(16)]
-    _tps, peak_gb = measure_steps(model, rows, batch_size=8, max_seq_length=129, warmup=1,
+    rows = [([(7 * i + j) % 2000 + 3 for j in range(129)], 1) for i in range(8)]
+    _tps, peak_gb = measure_steps(model, rows, batch_size=4, max_seq_length=129, warmup=1,
                                   steps=2, fast_qmm="off", grad_checkpoint=checkpoint)
     est = memory.estimate(shape, config, 1, 129, fast_path=False).total / memory.GB
     assert 0.85 <= est / peak_gb <= 1.15, (est, peak_gb)
