@@ -62,13 +62,14 @@ class Session:
                                     raw=params["raw"])
         self.params = params
 
-    def answer(self, prompt: str, stream=True, history=(), stopped=None) -> str:
+    def answer(self, prompt: str, stream=True, history=(), stopped=None, **sampling) -> str:
+        """The model's answer; ``sampling`` overrides the command's ``temp``/``seed``/..."""
         from rvtune.inference import generate
 
         text = self.format.render_turn(list(history), prompt)
         if self.params["show_prompt"]:
             click.echo(text, err=True)
-        p = self.params
+        p = {**self.params, **sampling}
         return generate(self.loaded.model, self.loaded.tokenizer, text,
                         max_tokens=p["max_tokens"], temp=p["temp"], top_p=p["top_p"],
                         seed=p["seed"], stop_strings=self.format.stop_strings,
@@ -125,16 +126,13 @@ def generate(prompt, check_samples, check_temperature, evaluator, **params):
 def _checker(name: str, samples: int, temperature: float):
     """The evaluator whose ``accepts`` checks answers, ready before the model loads (a
     missing assembler is said first), or None with checking off."""
-    from rvtune.core.errors import UsageError
     from rvtune.evaluation import scoring
 
     scoring.check_decoding_options(samples, temperature)
     if not samples:
         return None
     checker = scoring.make_evaluator(name)
-    if not hasattr(checker, "accepts"):
-        raise UsageError(f"--check-samples: evaluator '{name}' has no check to decode against "
-                         "(no accepts method); drop --check-samples or pick another --evaluator")
+    scoring.require_accepts(checker, "drop --check-samples or pick another --evaluator")
     if hasattr(checker, "prepare"):
         checker.prepare()
     return checker
@@ -148,13 +146,9 @@ def _checked_answer(session: Session, prompt: str, checker, samples: int,
     first = session.answer(prompt, stream=False)
     if checker.accepts([first])[0]:
         return first
-    settings = dict(session.params)
     for round_ in range(1, samples + 1):
-        session.params = {**settings, "temp": temperature, "seed": settings["seed"] + round_}
-        try:
-            answer = session.answer(prompt, stream=False)
-        finally:
-            session.params = settings
+        answer = session.answer(prompt, stream=False, temp=temperature,
+                                seed=session.params["seed"] + round_)
         if checker.accepts([answer])[0]:
             click.echo(f"(checked decoding: the first answer failed the {checker.name} check; "
                        f"sample {round_} of {samples} passed)", err=True)

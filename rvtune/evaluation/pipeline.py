@@ -172,9 +172,8 @@ def evaluate(config: EvalConfig, progress=_no_progress, log=lambda _m: None) -> 
     """
     _check(config)
     evaluator = scoring.make_evaluator(config.evaluator, trials=config.trials, seed=config.seed)
-    if config.check_samples and not hasattr(evaluator, "accepts"):
-        raise UsageError(f"--check-samples: evaluator '{evaluator.name}' has no check to "
-                         "decode against (no accepts method); drop --check-samples")
+    if config.check_samples:
+        scoring.require_accepts(evaluator)
     if (not config.generate_only or config.check_samples) and hasattr(evaluator, "prepare"):
         evaluator.prepare()  # a missing checker is said before minutes of generation
     examples, data = load_examples(config)

@@ -138,6 +138,13 @@ def check_options(trials: int, batch_size: int, max_tokens: int, temperature: fl
         raise UsageError(f"--limit {limit}: must be at least 1")
 
 
+def require_accepts(evaluator, fix: str = "drop --check-samples") -> None:
+    """Checked decoding needs the evaluator's ``accepts``; say so, with ``fix``, if it has none."""
+    if not hasattr(evaluator, "accepts"):
+        raise UsageError(f"--check-samples: evaluator '{evaluator.name}' has no check to "
+                         f"decode against (no accepts method); {fix}")
+
+
 def check_decoding_options(samples: int, temperature: float) -> None:
     if samples < 0:
         raise UsageError(f"--check-samples {samples}: must be 0 (off) or more")

@@ -169,10 +169,9 @@ def kernel_note() -> str | None:
     """On a CUDA GPU, what kernel compilation to expect before the first step: none cached
     yet (minutes, once per machine) or how many are; None elsewhere (Metal ships its
     kernels precompiled, the CPU compiles in seconds)."""
-    import mlx.core as mx
+    from .launch import cuda_available
 
-    cuda = getattr(mx, "cuda", None)
-    if cuda is None or not cuda.is_available():
+    if not cuda_available():
         return None
     cache = cuda_kernel_cache()
     cached = len(list(cache.glob("*.ptx"))) if cache.is_dir() else 0
