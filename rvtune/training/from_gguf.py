@@ -4,7 +4,7 @@ directory once, cache it by the file's content hash, and reuse it.
 The directory holds what mlx-lm and transformers expect: ``config.json`` built from the GGUF
 metadata, dequantized weights in ``model*.safetensors`` under Hugging Face tensor names (the
 q/k rows that llama.cpp's converter interleaves for its RoPE are put back in order), and the
-tokenizer with its chat template, rebuilt from the GGUF's vocabulary by transformers. The
+tokenizer with its chat template, rebuilt from the GGUF's vocabulary (gguf_tokenizer.py). The
 base is then quantized on load like any other model (``--bits``).
 
 Weights are read with the ``gguf`` package (llama.cpp's own Python reader); every tensor type
@@ -23,7 +23,7 @@ from pathlib import Path
 from rvtune.core.errors import DataError, MissingDependencyError, UsageError
 
 #: Bump when the conversion changes so that old cache entries are not reused.
-CONVERTER_VERSION = 1
+CONVERTER_VERSION = 2  # 2: the tokenizer is built by rvtune (gguf_tokenizer), not transformers
 ARCHITECTURES = ("llama", "mistral")
 #: Types tested by rvtune's own tests; others go through gguf.quants when it knows them.
 TESTED_TYPES = ("F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1")
@@ -321,6 +321,9 @@ def convert(path: Path, out: Path, digest: str = "", log=None) -> dict:
                          " model; rvtune cannot convert this variant, pass the Hugging Face "
                          "model directory instead")
     out.mkdir(parents=True, exist_ok=True)
+    from .gguf_tokenizer import write_tokenizer
+
+    write_tokenizer(reader, path, out, config["vocab_size"], log=log)  # first: fails fast
     shards, current, size, index = [], {}, 0, {}
     tensors = list(reader.tensors)
     progress = _Progress(len(tensors), f"Converting {path.name}", log)
@@ -350,7 +353,6 @@ def convert(path: Path, out: Path, digest: str = "", log=None) -> dict:
     if total > 1:
         (out / "model.safetensors.index.json").write_text(
             json.dumps({"metadata": {}, "weight_map": index}, indent=1))
-    _write_tokenizer(path, out, config)
     (out / "config.json").write_text(json.dumps(config, indent=2) + "\n")
     from rvtune import __version__
 
@@ -360,31 +362,6 @@ def convert(path: Path, out: Path, digest: str = "", log=None) -> dict:
               "name": _field(reader, "general.name"), "architecture": config["model_type"]}
     (out / MARKER).write_text(json.dumps(marker, indent=2) + "\n")
     return config
-
-
-def _write_tokenizer(path: Path, out: Path, config: dict) -> None:
-    """The tokenizer and chat template from the GGUF's metadata, through transformers."""
-    import logging
-
-    try:
-        from transformers import AutoTokenizer
-    except ImportError:  # pragma: no cover - a declared dependency
-        raise MissingDependencyError("pip install transformers") from None
-    quiet = logging.getLogger("transformers")
-    level = quiet.level
-    quiet.setLevel(logging.ERROR)
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
-    except Exception as exc:
-        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise DataError(f"{path}: cannot build a tokenizer from its GGUF vocabulary "
-                        f"({detail[:200]})") from None
-    finally:
-        quiet.setLevel(level)
-    tokenizer.save_pretrained(str(out))
-    if len(tokenizer) > config["vocab_size"]:
-        raise DataError(f"{path}: the vocabulary has {len(tokenizer)} tokens but the "
-                        f"embedding only {config['vocab_size']} rows; the file is inconsistent")
 
 
 class _Progress:
