@@ -5,16 +5,17 @@
 #   OUT=/tmp/mem bash benchmarks/gpu_memory.sh     # $OUT/memory.jsonl, logs, table.md
 # Runs are in priority order; each has a timeout and is skipped once BUDGET seconds (default
 # 370) have passed, and the last one stops by BUDGET + 30 s, so the whole call stays under seven minutes. Steps are few (WARMUP 3,
-# STEPS 8): a 7B step takes 0.1 to 1 s. PEFT's first run saves the random bf16 model once
-# (to PEFT_CACHE) and every PEFT run loads it back in NF4 (QUANT=load; QUANT=replace swaps
-# in Linear4bit layers instead, with no disk round trip). Needs PYTHONPATH with the repository
+# STEPS 8): a 7B step takes 0.1 to 1 s. PEFT's model is built in bf16 on the GPU and its
+# projections swapped for bitsandbytes Linear4bit NF4 layers (QUANT=replace, the default; the
+# layers from_pretrained(quantization_config=BitsAndBytesConfig(...)) gives); QUANT=load saves
+# the random model once to PEFT_CACHE and loads it back that way (needs accelerate, 14 GB of disk). Needs PYTHONPATH with the repository
 # (added here too), mlx, torch, transformers, peft and bitsandbytes importable by python3.
 set -u
 OUT=${OUT:-/tmp/rvtune-memory}
 BUDGET=${BUDGET:-370}
 WARMUP=${WARMUP:-3}
 STEPS=${STEPS:-8}
-QUANT=${QUANT:-load}
+QUANT=${QUANT:-replace}
 PEFT_CACHE=${PEFT_CACHE:-/tmp/rvtune-peft-models}
 PY=${PY:-python3}
 mkdir -p "$OUT"
@@ -29,7 +30,10 @@ J=$OUT/memory.jsonl
   $PY -c "import bitsandbytes as b; print('bitsandbytes', b.__version__)"
 } 2>&1 | tee "$OUT/machine.txt"
 
-over() { if (( SECONDS > BUDGET )); then echo "skip $1 (past the ${BUDGET}s budget)"; return 0; fi; return 1; }
+# TAR=FILE: rewritten after every run, so a call cut by its time limit still brings back what
+# finished.
+snap() { [ -n "${TAR:-}" ] && tar czf "$TAR.tmp" -C "$(dirname "$OUT")" "$(basename "$OUT")" && mv "$TAR.tmp" "$TAR"; return 0; }
+over() { snap; if (( SECONDS > BUDGET )); then echo "skip $1 (past the ${BUDGET}s budget)"; return 0; fi; return 1; }
 run() {  # NAME LIMIT_S SCRIPT ARGS...: one benchmark process; its last stdout line (JSON) kept
   local name=$1 limit=$2; shift 2
   over "$name" && return
@@ -37,6 +41,7 @@ run() {  # NAME LIMIT_S SCRIPT ARGS...: one benchmark process; its last stdout l
   timeout "$limit" $PY "$@" > "$OUT/$name.log" 2> "$OUT/$name.err"
   echo "$name rc=$? at ${SECONDS}s: $(tail -1 "$OUT/$name.log" | cut -c1-220)"
   tail -1 "$OUT/$name.log" | $PY -c "import json,sys; r=json.loads(sys.stdin.read()); r['name']='$name'; print(json.dumps(r))" >> "$J" 2>/dev/null
+  snap
 }
 RV="benchmarks/qlora_step.py --shape mistral-7b --seq 256 --warmup $WARMUP --steps $STEPS"
 # rvtune's CUDA default: fast backward, dense forward from 1024 rows (as the trainer runs it).
@@ -56,3 +61,4 @@ run mlx-lm-16x256       90 $RV --impl mlx-lm --batch 16
 RVTUNE_LEAN_LORA=off run rvtune-4x256-lean-off 90 $RVD --batch 4
 run probes              60 benchmarks/mlx_memory_probes.py
 $PY benchmarks/memory_table.py "$J" | tee "$OUT/table.md"
+snap

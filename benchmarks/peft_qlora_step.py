@@ -109,7 +109,8 @@ def replace_with_linear4bit(model, device: str):
                                       bias=module.bias is not None,
                                       compute_dtype=torch.bfloat16, compress_statistics=True,
                                       quant_type="nf4", device="meta")
-                q.weight = bnb.nn.Params4bit(module.weight.data.to("cpu"), requires_grad=False,
+                # Quantized where the weight is (on a GPU: built there, no host round trip).
+                q.weight = bnb.nn.Params4bit(module.weight.data, requires_grad=False,
                                              compress_statistics=True, quant_type="nf4")
                 if module.bias is not None:
                     q.bias = torch.nn.Parameter(module.bias.data, requires_grad=False)
@@ -135,7 +136,9 @@ def build(args, device: str):
             args.quant = "replace"
     if args.quant != "load":
         dtype = torch.bfloat16 if device == "cuda" or args.quant == "replace" else torch.float32
-        model = random_model(args.shape, device if args.quant == "none" else "cpu", dtype)
+        # On CUDA the random model is built on the GPU (a 7B CPU init takes minutes).
+        where = device if args.quant == "none" or device == "cuda" else "cpu"
+        model = random_model(args.shape, where, dtype)
         model.config._attn_implementation = "sdpa"
         if args.quant == "replace":
             model = replace_with_linear4bit(model, device)
