@@ -134,18 +134,25 @@ def _token_type(i, token, known, added, unk) -> int:
 
 def _byte_level_pre(pre, path: Path) -> str:
     """llama.cpp's name for the pre-tokenizer regex of a byte-level BPE tokenizer."""
+    from rvtune.training.gguf_tokenizer import LLAMACPP_PRE
+
     steps = pre.get("pretokenizers", []) if pre and pre.get("type") == "Sequence" else [pre]
-    kinds = [(s or {}).get("type") for s in steps]
-    last = steps[-1] or {}
-    if kinds[-1] == "ByteLevel" and last.get("use_regex", True) and \
-            not last.get("add_prefix_space", False):
-        if kinds == ["ByteLevel"]:
-            return "gpt-2"
-        if kinds == ["Digits", "ByteLevel"] and steps[0].get("individual_digits"):
-            return "smollm"
+    steps = [s or {} for s in steps]
+    kinds = [s.get("type") for s in steps]
+    digits = bool(kinds) and kinds[0] == "Digits" and steps[0].get("individual_digits")
+    rest, last = steps[1:] if digits else steps, steps[-1] if steps else {}
+    if kinds and kinds[-1] == "ByteLevel" and not last.get("add_prefix_space", False):
+        if len(rest) == 1 and last.get("use_regex", True):
+            return "smollm" if digits else "gpt-2"
+        if len(rest) == 2 and rest[0].get("type") == "Split" and not last.get("use_regex", True):
+            name = LLAMACPP_PRE.get((rest[0].get("pattern") or {}).get("Regex"))
+            if name and not digits:
+                return name
+            if name == "gpt-2":
+                return "smollm"
     raise UsageError(f"{path}: its pre-tokenizer ({' + '.join(map(str, kinds))}) is not one "
                      "rvtune maps to llama.cpp (ByteLevel = gpt-2, Digits + ByteLevel = "
-                     f"smollm); {_HINT}")
+                     f"smollm, Split(Llama 3 / Tekken regex) + ByteLevel); {_HINT}")
 
 
 def _space_prefix(data: dict, path: Path) -> bool:

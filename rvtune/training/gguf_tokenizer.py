@@ -47,6 +47,8 @@ PRE_TOKENIZERS = {
     "pixtral": (_LLAMA3_SPLIT, False),
     "tekken": (_TEKKEN_SPLIT, False),
 }
+#: split regex -> the name rvtune's GGUF export writes for it (the reverse of the above)
+LLAMACPP_PRE = {_GPT2_SPLIT: "gpt-2", _LLAMA3_SPLIT: "llama-bpe", _TEKKEN_SPLIT: "tekken"}
 
 
 def _field(reader, key: str, default=None):
@@ -144,9 +146,12 @@ def _byte_level(reader, path: Path, tokens, types, log):
         pre = "default"
     split, digits = PRE_TOKENIZERS[pre]
     steps = [pre_tokenizers.Digits(individual_digits=True)] if digits else []
-    steps += [pre_tokenizers.Split(Regex(split), behavior="isolated"),
-              pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)]
-    tokenizer.pre_tokenizer = pre_tokenizers.Sequence(steps)
+    if split == _GPT2_SPLIT:  # ByteLevel's own regex: the form Hugging Face models ship
+        steps.append(pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True))
+    else:
+        steps += [pre_tokenizers.Split(Regex(split), behavior="isolated"),
+                  pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)]
+    tokenizer.pre_tokenizer = steps[0] if len(steps) == 1 else pre_tokenizers.Sequence(steps)
     tokenizer.decoder = decoders.ByteLevel()
     return tokenizer
 

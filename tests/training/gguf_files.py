@@ -41,7 +41,7 @@ def tiny_weights(model_dir: Path) -> dict:
 
 
 def write_gguf(model_dir: Path, out: Path, qtype: str = "F32", arch: str = "llama",
-               truncate: bool = False) -> Path:
+               truncate: bool = False, pre: str = "default") -> Path:
     """Write the model in ``model_dir`` as a GGUF file with 2-D weights of type ``qtype``."""
     import gguf
     from gguf import quants
@@ -71,7 +71,7 @@ def write_gguf(model_dir: Path, out: Path, qtype: str = "F32", arch: str = "llam
     types = [3 if added.get(t, {}).get("special") else 4 if t in added else 1 for t in tokens]
     merges = [m if isinstance(m, str) else " ".join(m) for m in tok["model"]["merges"]]
     writer.add_tokenizer_model("gpt2")
-    writer.add_tokenizer_pre("default")
+    writer.add_tokenizer_pre(pre)
     writer.add_token_list(tokens)
     writer.add_token_types(types)
     writer.add_token_merges(merges)

@@ -81,3 +81,29 @@ def test_unsupported_tokenizer_kind_says_what_is_supported(tiny_model, tmp_path,
                                          r"gpt2, llama\)"):
         gguf_model_dir(str(path))
     assert not list((cache / "gguf").glob("*-v*"))  # nothing half-converted is kept
+
+
+@pytest.mark.parametrize("pre,name", [("default", "gpt-2"), ("smollm", "smollm"),
+                                      ("llama3", "llama-bpe"), ("tekken", "tekken")])
+def test_pre_tokenizer_survives_import_and_export(tiny_model, tmp_path, cache, pre, name):
+    """tokenizer.ggml.pre -> tokenizer.json on import -> the same llama.cpp rule on export."""
+    from transformers import AutoTokenizer
+
+    from rvtune.export.gguf_vocab import _byte_level_pre
+    from rvtune.training.from_gguf import gguf_model_dir
+
+    out = gguf_model_dir(str(write_gguf(tiny_model, tmp_path / "t.gguf", "Q8_0", pre=pre)))
+    data = json.loads((out / "tokenizer.json").read_text())
+    assert _byte_level_pre(data["pre_tokenizer"], out) == name
+    pieces = AutoTokenizer.from_pretrained(str(out)).tokenize("li a0, 2048")
+    assert ("2" in pieces) == (pre in ("smollm", "tekken"))  # digits one by one
+
+
+def test_unknown_pre_tokenizer_warns_and_splits_like_gpt2(tiny_model, tmp_path, cache):
+    from rvtune.training.from_gguf import gguf_model_dir
+
+    lines = []
+    path = write_gguf(tiny_model, tmp_path / "t.gguf", "F32", pre="some-new-model")
+    out = gguf_model_dir(str(path), log=lines.append)
+    assert any("pre-tokenizer 'some-new-model' is not known" in line for line in lines)
+    _same_tokenizer(tiny_model, out, TEXTS)
