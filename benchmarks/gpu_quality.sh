@@ -29,7 +29,7 @@ for spec in "$@"; do
   names+=("$name")
   if [ "$STAGE" = eval ]; then
     [ -e "$RUNS/$name/summary.json" ] && continue
-    ( timeout "$TRAIN_LIMIT" python3 -m rvtune run --resume --run-dir "$RUNS/$name" \
+    ( timeout "$TRAIN_LIMIT" python3 -m rvtune run --resume "$RUNS/$name" \
         > "$OUT/$name.resume.log" 2>&1; echo "resume $name rc=$? $(date +%T)" ) &
     continue
   fi

@@ -343,6 +343,27 @@ def test_diverging_run_stops_at_the_first_nan_keeping_the_last_good_checkpoint(t
     assert not (run / "adapters").exists() and not (tmp_path / "runs" / "latest").exists()
 
 
+def test_a_gpu_fault_is_not_called_out_of_memory():
+    """After a CUDA kernel fault every call fails, allocations too: the message must say what
+    happened (a fault, resume from the checkpoint), not "lower --batch-size"."""
+    from pathlib import Path
+
+    from rvtune.training.loop import _is_gpu_fault, _is_oom, gpu_fault_message
+
+    fault = RuntimeError("cudaMallocAsync(&ptr, size, stream) failed: an illegal memory access "
+                         "was encountered")
+    assert _is_gpu_fault(fault) and not _is_oom(fault)
+    for oom in ("cudaMallocAsync failed: out of memory",
+                "[metal::malloc] Attempting to allocate 9 bytes which is greater than the "
+                "maximum allowed buffer size"):
+        assert _is_oom(RuntimeError(oom)) and not _is_gpu_fault(RuntimeError(oom))
+    line = gpu_fault_message(fault, 377, Path("runs/e3"),
+                             Path("runs/e3/checkpoints/step-0000250"))
+    assert "\n" not in line and "fault at step 377" in line and "illegal memory access" in line
+    assert "rvtune run --resume runs/e3" in line and "step-0000250" in line
+    assert "run it again" in gpu_fault_message(fault, 3, Path("runs/e3"), None)
+
+
 # --- failed runs -------------------------------------------------------------------------
 
 

@@ -199,11 +199,35 @@ def remember_compile(cfg, seconds: float) -> None:
     remember_compile_seconds(_compile_key(cfg), seconds)
 
 
+#: What a CUDA device reports after a kernel fault: every later call (an allocation too)
+#: fails with it, so it must not be read as "out of memory".
+GPU_FAULTS = ("illegal memory access", "illegal address", "unspecified launch failure",
+              "misaligned address", "illegal instruction", "hardware stack error")
+
+
+def _is_gpu_fault(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return any(word in text for word in GPU_FAULTS)
+
+
 def _is_oom(exc: BaseException) -> bool:
+    if _is_gpu_fault(exc):
+        return False
     text = str(exc).lower()
     return isinstance(exc, MemoryError) or any(
         word in text for word in ("out of memory", "malloc", "outofmemory",
                                   "maximum allowed buffer", "failed to allocate"))
+
+
+def gpu_fault_message(exc: BaseException, it: int, run_dir, last_ckpt) -> str:
+    """One line for a GPU kernel fault: what happened, that the settings are not the cause,
+    and how to continue."""
+    detail = (str(exc).splitlines() or [type(exc).__name__])[0][:160]
+    then = (f"continue from the last checkpoint ({last_ckpt.name}) with: rvtune run --resume "
+            f"{run_dir}" if last_ckpt else "no checkpoint was written yet; run it again")
+    return (f"the GPU reported a fault at step {it} ({detail}); this is a CUDA driver or MLX "
+            f"failure, not a problem with the settings or the memory; {then} (if it recurs at "
+            "the same step, report it with `rvtune run --debug`)")
 
 
 def _stop_if_not_finite(loss_value: float, it: int, cfg, last_ckpt) -> None:
@@ -583,6 +607,8 @@ def train(job, make_step=make_step, loss=masked_loss):
                     interrupted = True
                     break
     except (RuntimeError, MemoryError) as exc:
+        if _is_gpu_fault(exc):
+            raise RvtuneError(gpu_fault_message(exc, it, run_dir, last_ckpt)) from exc
         if not _is_oom(exc):
             raise
         advice = (memory.advice(model_config, cfg, available, job.world_size, longest)
