@@ -40,6 +40,20 @@ POINTS = [
      11.4, "same"),
     ("H200, 7B shape, 4 x 257, --grad-checkpoint", "mistral-7b", "bfloat16", 4, 4, 257,
      {"grad_checkpoint": True}, 19.5, "same"),
+    # docs/benchmarks.md section 12 (gpu_memory.sh, 2026-12-03 evening); "lean" = rvtune's
+    # lean LoRA branch on (its default at this width), "mlx-lm" = plain mlx-lm's step.
+    ("H200, 7B shape, 4 x 257, lean", "mistral-7b", "bfloat16", 4, 4, 257, {"lean": True},
+     27.41, "gpu_memory.sh rvtune-4x256"),
+    ("H200, 7B shape, 4 x 257", "mistral-7b", "bfloat16", 4, 4, 257, {}, 28.31,
+     "qlora_step.py with RVTUNE_LEAN_LORA=off"),
+    ("H200, 7B shape, 4 x 257, --grad-checkpoint, lean", "mistral-7b", "bfloat16", 4, 4, 257,
+     {"grad_checkpoint": True, "lean": True}, 23.03, "gpu_memory.sh rvtune-4x256-ckpt"),
+    ("H200, 7B shape, 16 x 257, lean", "mistral-7b", "bfloat16", 4, 16, 257, {"lean": True},
+     47.11, "gpu_memory.sh rvtune-16x256"),
+    ("H200, 7B shape, 4 x 257, mlx-lm", "mistral-7b", "bfloat16", 4, 4, 257, {"mlx-lm": True},
+     21.96, "gpu_memory.sh mlx-lm-4x256"),
+    ("H200, 7B shape, 16 x 257, mlx-lm", "mistral-7b", "bfloat16", 4, 16, 257, {"mlx-lm": True},
+     53.34, "gpu_memory.sh mlx-lm-16x256"),
 ]
 
 
@@ -50,13 +64,15 @@ def main():
     print("| configuration | measured (GB) | estimate (GB) | estimate / measured |")
     print("|---|---|---|---|")
     for label, shape, dtype, bits, batch, seq, options, measured, _source in POINTS:
+        options = dict(options)
+        lean, plain = options.pop("lean", False), options.pop("mlx-lm", False)
         cfg = TrainConfig(batch_size=batch, bits=bits, rank=16, max_seq_length=max(seq, 512),
                           **options)
-        # The H200 runs had the fast quantized path on (CUDA), the CPU runs not.
-        fast = label.startswith("H200") and bits > 0
-        # Every point so far was measured before the lean LoRA branch (mlx-lm's LoRA inputs).
+        # rvtune's H200 runs had the fast quantized path on (CUDA), the CPU runs not; points
+        # without "lean" were measured before the lean LoRA branch (mlx-lm's LoRA inputs).
+        fast = label.startswith("H200") and bits > 0 and not plain
         est = estimate(models.config(shape, dtype), cfg, 1, seq, fast_path=fast,
-                       lean_lora=False).total / GB
+                       lean_lora=lean).total / GB
         print(f"| {label} | {measured:.2f} | {est:.2f} | {est / measured:.2f} |")
 
 

@@ -174,8 +174,14 @@ def main():
 
     cfg = TrainConfig(batch_size=args.batch, max_seq_length=args.seq + 1, bits=args.bits,
                       grad_checkpoint=args.grad_checkpoint)
-    result["estimate_gb"] = round(estimate(models.config(args.shape, args.dtype), cfg, 1,
-                                           args.seq + 1).total / GB, 2)
+    # Plain mlx-lm runs neither rvtune's fast quantized path nor its lean LoRA branch.
+    from rvtune.training import qmm_vjp
+
+    ours = args.impl == "rvtune"
+    result["estimate_gb"] = round(estimate(
+        models.config(args.shape, args.dtype), cfg, 1, args.seq + 1,
+        fast_path=ours and args.bits > 0 and qmm_vjp.wanted(args.fast_qmm),
+        lean_lora=None if ours else False).total / GB, 2)
     if args.matmul:
         peak = matmul_tflops()
         result["matmul_tflops"] = round(peak, 1)
