@@ -22,6 +22,8 @@ from pathlib import Path
 
 from rvtune.core.errors import DataError, MissingDependencyError, UsageError
 
+from .gguf_tokenizer import field as _field
+
 #: Bump when the conversion changes so that old cache entries are not reused.
 CONVERTER_VERSION = 2  # 2: the tokenizer is built by rvtune (gguf_tokenizer), not transformers
 ARCHITECTURES = ("llama", "mistral")
@@ -154,14 +156,6 @@ def _reader(path: Path):
         detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise DataError(f"{path}: not a readable GGUF file ({detail[:200]}); check that the "
                         "download finished and that it is a .gguf model file") from None
-
-
-def _field(reader, key: str, default=None):
-    field = reader.fields.get(key)
-    if field is None:
-        return default
-    value = field.contents()
-    return default if value is None else value
 
 
 def read_config(reader, path: Path) -> dict:

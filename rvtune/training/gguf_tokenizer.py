@@ -51,11 +51,12 @@ PRE_TOKENIZERS = {
 LLAMACPP_PRE = {_GPT2_SPLIT: "gpt-2", _LLAMA3_SPLIT: "llama-bpe", _TEKKEN_SPLIT: "tekken"}
 
 
-def _field(reader, key: str, default=None):
-    field = reader.fields.get(key)
-    if field is None:
+def field(reader, key: str, default=None):
+    """The value of GGUF metadata ``key`` (``default`` when absent)."""
+    found = reader.fields.get(key)
+    if found is None:
         return default
-    value = field.contents()
+    value = found.contents()
     return default if value is None else value
 
 
@@ -66,19 +67,19 @@ def write_tokenizer(reader, path: Path, out: Path, vocab_size: int, log=None) ->
     vocabulary may not be larger). Raises :class:`UsageError` / :class:`DataError` with one
     line for a vocabulary kind rvtune cannot rebuild or inconsistent metadata.
     """
-    kind = _field(reader, "tokenizer.ggml.model")
-    tokens = _field(reader, "tokenizer.ggml.tokens")
+    kind = field(reader, "tokenizer.ggml.model")
+    tokens = field(reader, "tokenizer.ggml.tokens")
     if kind is None or not tokens:
         raise DataError(f"{path}: has no tokenizer (tokenizer.ggml.model/tokens missing); "
                         "pass the Hugging Face model directory instead")
     if len(tokens) > vocab_size:
         raise DataError(f"{path}: the vocabulary has {len(tokens)} tokens but the embedding "
                         f"only {vocab_size} rows; the file is inconsistent")
-    types = list(_field(reader, "tokenizer.ggml.token_type", [NORMAL] * len(tokens)))
+    types = list(field(reader, "tokenizer.ggml.token_type", [NORMAL] * len(tokens)))
     if len(types) != len(tokens):
         raise DataError(f"{path}: tokenizer.ggml.token_type has {len(types)} entries for "
                         f"{len(tokens)} tokens; the file is inconsistent")
-    special = {name: _field(reader, f"tokenizer.ggml.{key}_token_id")
+    special = {name: field(reader, f"tokenizer.ggml.{key}_token_id")
                for name, key in (("bos", "bos"), ("eos", "eos"), ("unk", "unknown"),
                                  ("pad", "padding"))}
     special = {k: int(v) for k, v in special.items() if v is not None and 0 <= v < len(tokens)}
@@ -92,8 +93,8 @@ def write_tokenizer(reader, path: Path, out: Path, vocab_size: int, log=None) ->
         raise UsageError(f"{path}: GGUF tokenizer '{kind}' is not supported (supported: gpt2, "
                          "llama); pass the Hugging Face model directory instead")
     _add_tokens(tokenizer, tokens, types)
-    add_bos = bool(_field(reader, "tokenizer.ggml.add_bos_token", add_bos_default))
-    add_eos = bool(_field(reader, "tokenizer.ggml.add_eos_token", False))
+    add_bos = bool(field(reader, "tokenizer.ggml.add_bos_token", add_bos_default))
+    add_eos = bool(field(reader, "tokenizer.ggml.add_eos_token", False))
     _post_processor(tokenizer, tokens, special, add_bos and "bos" in special,
                     add_eos and "eos" in special)
     out = Path(out)
@@ -103,12 +104,12 @@ def write_tokenizer(reader, path: Path, out: Path, vocab_size: int, log=None) ->
         "add_bos_token": add_bos,
         "add_eos_token": add_eos,
         "clean_up_tokenization_spaces": False,
-        "model_max_length": int(_field(reader, f"{_field(reader, 'general.architecture')}"
+        "model_max_length": int(field(reader, f"{field(reader, 'general.architecture')}"
                                                ".context_length", 4096)),
     }
     for name, token_id in special.items():
         config[f"{name}_token"] = tokens[token_id]
-    template = _field(reader, "tokenizer.chat_template")
+    template = field(reader, "tokenizer.chat_template")
     if template:
         config["chat_template"] = template
     (out / "tokenizer_config.json").write_text(json.dumps(config, indent=2) + "\n")
@@ -118,7 +119,7 @@ def write_tokenizer(reader, path: Path, out: Path, vocab_size: int, log=None) ->
 
 def _merges(reader, path: Path) -> list:
     merges = []
-    for number, merge in enumerate(_field(reader, "tokenizer.ggml.merges", []), 1):
+    for number, merge in enumerate(field(reader, "tokenizer.ggml.merges", []), 1):
         left, sep, right = merge.partition(" ")
         if not sep or not left or not right:
             raise DataError(f"{path}: tokenizer.ggml.merges entry {number} ({merge!r}) is not "
@@ -138,7 +139,7 @@ def _byte_level(reader, path: Path, tokens, types, log):
     for index, token in enumerate(tokens):
         vocab.setdefault(token, index)
     tokenizer = Tokenizer(models.BPE(vocab=vocab, merges=merges, fuse_unk=False))
-    pre = _field(reader, "tokenizer.ggml.pre", "default")
+    pre = field(reader, "tokenizer.ggml.pre", "default")
     if pre not in PRE_TOKENIZERS:
         if log:
             log(f"{path.name}: pre-tokenizer '{pre}' is not known to rvtune; splitting text as "
@@ -164,7 +165,7 @@ def _sentencepiece(reader, path: Path, tokens, types, special):
         vocab.setdefault(token, index)
     merges = _merges(reader, path)
     if not merges:
-        scores = _field(reader, "tokenizer.ggml.scores")
+        scores = field(reader, "tokenizer.ggml.scores")
         if scores is None or len(scores) != len(tokens):
             raise DataError(f"{path}: a SentencePiece (llama) vocabulary with neither merges "
                             "nor one score per token; the file is incomplete")
@@ -172,7 +173,7 @@ def _sentencepiece(reader, path: Path, tokens, types, special):
     unk = tokens[special["unk"]] if "unk" in special else None
     tokenizer = Tokenizer(models.BPE(vocab=vocab, merges=merges, unk_token=unk,
                                      fuse_unk=True, byte_fallback=True))
-    prefix = bool(_field(reader, "tokenizer.ggml.add_space_prefix", True))
+    prefix = bool(field(reader, "tokenizer.ggml.add_space_prefix", True))
     tokenizer.pre_tokenizer = pre_tokenizers.Metaspace(
         replacement="\u2581", prepend_scheme="first" if prefix else "never", split=False)
     steps = [decoders.Replace("\u2581", " "), decoders.ByteFallback(), decoders.Fuse()]
