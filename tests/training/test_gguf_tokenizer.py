@@ -107,3 +107,23 @@ def test_unknown_pre_tokenizer_warns_and_splits_like_gpt2(tiny_model, tmp_path, 
     out = gguf_model_dir(str(path), log=lines.append)
     assert any("pre-tokenizer 'some-new-model' is not known" in line for line in lines)
     _same_tokenizer(tiny_model, out, TEXTS)
+
+
+def test_gguf_conversion_needs_no_torch(tiny_model, tmp_path, cache):
+    """The README's install has no torch (CI's has): conversion and the tokenizer must work
+    with torch unimportable, as they did not when transformers' GGUF reader built it."""
+    import os
+    import subprocess
+    import sys
+
+    path = write_gguf(tiny_model, tmp_path / "t.gguf", "Q8_0")
+    code = ("import sys; sys.modules['torch'] = None\n"  # `import torch` raises ImportError
+            "from rvtune.training.from_gguf import gguf_model_dir\n"
+            "from transformers import AutoTokenizer\n"
+            f"out = gguf_model_dir({str(path)!r})\n"
+            "print(AutoTokenizer.from_pretrained(str(out))('sw t1, 8(sp)').input_ids)\n"
+            "assert sys.modules['torch'] is None\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**os.environ, "RVTUNE_CACHE": str(cache)}, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip().startswith("[")
