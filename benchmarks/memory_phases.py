@@ -50,7 +50,9 @@ def build(layers, bits, dtype, shape="mistral-7b", div=1):
     from rvtune.training.lora import enable_lean_inputs, lean_wanted
 
     if lean_wanted():
-        enable_lean_inputs(model)  # as rvtune's apply_lora does (RVTUNE_LEAN_LORA=off: not)
+        # As apply_lora does for the full 7B width this model stands in for, even at --div 4
+        # (RVTUNE_LEAN_LORA=off: not).
+        enable_lean_inputs(model)
     mx.eval(model.parameters())
     return model, cfg
 
@@ -141,7 +143,8 @@ def main():
                            backward_rows=qmm_vjp.backward_rows(args.fast_qmm))
         from rvtune.training.lora import lean_wanted
 
-        result = {"layers": layers, "div": args.div, "lean_lora": lean_wanted(), "batch": args.batch, "seq": args.seq, "bits": args.bits,
+        result = {"layers": layers, "div": args.div, "lean_lora": lean_wanted(),
+                  "batch": args.batch, "seq": args.seq, "bits": args.bits,
                   "dtype": args.dtype, "fast_qmm": args.fast_qmm,
                   "forward_rows": forward_rows if qmm_vjp.wanted(args.fast_qmm) else None,
                   "grad_checkpoint": args.grad_checkpoint, "device": str(mx.default_device())}

@@ -140,16 +140,17 @@ def _byte_level_pre(pre, path: Path) -> str:
     steps = [s or {} for s in steps]
     kinds = [s.get("type") for s in steps]
     digits = bool(kinds) and kinds[0] == "Digits" and steps[0].get("individual_digits")
-    rest, last = steps[1:] if digits else steps, steps[-1] if steps else {}
+    rest = steps[1:] if digits else steps
+    last = steps[-1] if steps else {}
     if kinds and kinds[-1] == "ByteLevel" and not last.get("add_prefix_space", False):
         if len(rest) == 1 and last.get("use_regex", True):
             return "smollm" if digits else "gpt-2"
         if len(rest) == 2 and rest[0].get("type") == "Split" and not last.get("use_regex", True):
             name = LLAMACPP_PRE.get((rest[0].get("pattern") or {}).get("Regex"))
+            if digits and name == "gpt-2":
+                return "smollm"
             if name and not digits:
                 return name
-            if name == "gpt-2":
-                return "smollm"
     raise UsageError(f"{path}: its pre-tokenizer ({' + '.join(map(str, kinds))}) is not one "
                      "rvtune maps to llama.cpp (ByteLevel = gpt-2, Digits + ByteLevel = "
                      f"smollm, Split(Llama 3 / Tekken regex) + ByteLevel); {_HINT}")

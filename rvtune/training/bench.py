@@ -21,11 +21,10 @@ def measure_steps(model, data, *, batch_size: int, max_seq_length: int, warmup: 
 
     from . import qmm_vjp
     from .data import masked_loss
-    from .lora import enable_lean_inputs, hidden_size, lean_wanted
+    from .lora import use_lean_inputs
     from .loop import enable_grad_checkpoint, make_step
 
-    if lean_wanted(hidden_size(model)):
-        enable_lean_inputs(model)  # as apply_lora does for training
+    use_lean_inputs(model)  # as apply_lora does for training
     if qmm_vjp.wanted(fast_qmm):
         qmm_vjp.enable(model, forward_rows=forward_rows,
                        backward_rows=qmm_vjp.backward_rows(fast_qmm))

@@ -117,6 +117,15 @@ def write_tokenizer(reader, path: Path, out: Path, vocab_size: int, log=None) ->
         {f"{name}_token": tokens[i] for name, i in special.items()}, indent=2) + "\n")
 
 
+def _first_ids(tokens, types=None, only=None) -> dict:
+    """token -> the id of its first occurrence (of type ``only``, when given)."""
+    ids = {}
+    for index, token in enumerate(tokens):
+        if only is None or types[index] == only:
+            ids.setdefault(token, index)
+    return ids
+
+
 def _merges(reader, path: Path) -> list:
     merges = []
     for number, merge in enumerate(field(reader, "tokenizer.ggml.merges", []), 1):
@@ -135,10 +144,7 @@ def _byte_level(reader, path: Path, tokens, types, log):
     if not merges:
         raise DataError(f"{path}: a byte-level (gpt2) vocabulary without merges; the file is "
                         "incomplete")
-    vocab = {}
-    for index, token in enumerate(tokens):
-        vocab.setdefault(token, index)
-    tokenizer = Tokenizer(models.BPE(vocab=vocab, merges=merges, fuse_unk=False))
+    tokenizer = Tokenizer(models.BPE(vocab=_first_ids(tokens), merges=merges, fuse_unk=False))
     pre = field(reader, "tokenizer.ggml.pre", "default")
     if pre not in PRE_TOKENIZERS:
         if log:
@@ -160,9 +166,6 @@ def _byte_level(reader, path: Path, tokens, types, log):
 def _sentencepiece(reader, path: Path, tokens, types, special):
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers
 
-    vocab = {}
-    for index, token in enumerate(tokens):
-        vocab.setdefault(token, index)
     merges = _merges(reader, path)
     if not merges:
         scores = field(reader, "tokenizer.ggml.scores")
@@ -171,7 +174,7 @@ def _sentencepiece(reader, path: Path, tokens, types, special):
                             "nor one score per token; the file is incomplete")
         merges = implied_merges(tokens, types, scores)
     unk = tokens[special["unk"]] if "unk" in special else None
-    tokenizer = Tokenizer(models.BPE(vocab=vocab, merges=merges, unk_token=unk,
+    tokenizer = Tokenizer(models.BPE(vocab=_first_ids(tokens), merges=merges, unk_token=unk,
                                      fuse_unk=True, byte_fallback=True))
     prefix = bool(field(reader, "tokenizer.ggml.add_space_prefix", True))
     tokenizer.pre_tokenizer = pre_tokenizers.Metaspace(
@@ -186,10 +189,7 @@ def _sentencepiece(reader, path: Path, tokens, types, special):
 def implied_merges(tokens, types, scores) -> list:
     """The BPE merges a SentencePiece vocabulary implies: every way a NORMAL piece splits into
     two NORMAL pieces, best-scored piece first (ties: by the pieces' ids)."""
-    ids = {}
-    for index, (token, kind) in enumerate(zip(tokens, types)):
-        if kind == NORMAL:
-            ids.setdefault(token, index)
+    ids = _first_ids(tokens, types, NORMAL)
     ranked = []
     for token, index in ids.items():
         for cut in range(1, len(token)):

@@ -94,8 +94,7 @@ def apply_lora(model, config) -> LoraInfo:
     model.freeze()
     linear_to_lora_layers(model, len(layers), {"rank": config.rank, "scale": config.scale,
                                                "dropout": config.dropout, "keys": keys})
-    if lean_wanted(hidden_size(model)):
-        enable_lean_inputs(model)
+    use_lean_inputs(model)
     info = LoraInfo(keys, layers, config.rank, config.scale, config.dropout)
     for index in layers:
         for path, module in model.layers[index].named_modules():
@@ -179,6 +178,12 @@ def hidden_size(model) -> int | None:
     args = getattr(model, "args", None)
     size = getattr(args, "hidden_size", None)
     return int(size) if size else None
+
+
+def use_lean_inputs(model) -> int:
+    """The lean branch where ``RVTUNE_LEAN_LORA`` wants it for this model's width
+    (:func:`lean_wanted`); returns the number of layers changed."""
+    return enable_lean_inputs(model) if lean_wanted(hidden_size(model)) else 0
 
 
 def enable_lean_inputs(model) -> int:

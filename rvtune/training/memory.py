@@ -154,7 +154,9 @@ def estimate(model_config: dict, config, world_size: int = 1,
         # recomputes it in the backward pass, and MLX then holds only part of it.
         # (With checkpointing only the recomputed blocks hold them, and there the lean
         # branch saved nothing measurable: their full size is counted.)
-        lean = (_lean_here(d["H"]) if lean_lora is None else lean_lora) and not config.grad_checkpoint
+        if lean_lora is None:
+            lean_lora = _lean_here(d["H"])
+        lean = lean_lora and not config.grad_checkpoint
         per_token_block += ((LEAN_COPY_SHARE if lean else 1.0) * 4
                             * sum(_lora_inputs(d, targets).values()))
     attention = dtype * 2 * nh * seq  # scores and probabilities

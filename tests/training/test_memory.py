@@ -53,6 +53,21 @@ SMALL = {"model_type": "mistral", "hidden_size": 256, "intermediate_size": 512,
          "max_position_embeddings": 4096}
 
 
+def _estimate_and_peak(model, shape, config):
+    """LoRA on ``model`` as training applies it, two of rvtune's own training steps on rows
+    of 129 tokens, then ``(estimate, MLX's measured peak)`` in GB for ``config``."""
+    from rvtune.training.bench import measure_steps
+    from rvtune.training.lora import apply_lora
+
+    apply_lora(model, config)
+    batch = config.batch_size
+    rows = [([(7 * i + j) % 2000 + 3 for j in range(129)], 1) for i in range(2 * batch)]
+    _tps, peak_gb = measure_steps(model, rows, batch_size=batch, max_seq_length=129,
+                                  warmup=1, steps=2, fast_qmm="off",
+                                  grad_checkpoint=config.grad_checkpoint)
+    return memory.estimate(shape, config, 1, 129, fast_path=False).total / memory.GB, peak_gb
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("checkpoint", [False, True])
 def test_estimate_is_within_15_percent_of_a_measured_peak(checkpoint):
@@ -61,18 +76,11 @@ def test_estimate_is_within_15_percent_of_a_measured_peak(checkpoint):
     import mlx.core as mx
     from mlx_lm.models import llama
 
-    from rvtune.training.bench import measure_steps
-    from rvtune.training.lora import apply_lora
-
     mx.random.seed(0)
     model = llama.Model(llama.ModelArgs.from_dict(SMALL))
     mx.eval(model.parameters())
     config = TrainConfig(bits=0, batch_size=8, max_seq_length=129, grad_checkpoint=checkpoint)
-    apply_lora(model, config)
-    rows = [([(7 * i + j) % 2000 + 3 for j in range(129)], 1) for i in range(16)]
-    _tps, peak_gb = measure_steps(model, rows, batch_size=8, max_seq_length=129, warmup=1,
-                                  steps=2, fast_qmm="off", grad_checkpoint=checkpoint)
-    est = memory.estimate(SMALL, config, 1, 129, fast_path=False).total / memory.GB
+    est, peak_gb = _estimate_and_peak(model, SMALL, config)
     assert 0.85 <= est / peak_gb <= 1.15, (est, peak_gb)
 
 
@@ -87,9 +95,6 @@ def test_estimate_holds_for_a_4bit_bfloat16_model(checkpoint, lean, monkeypatch)
     import mlx.nn as nn
     from mlx_lm.models import llama
 
-    from rvtune.training.bench import measure_steps
-    from rvtune.training.lora import apply_lora
-
     monkeypatch.setenv("RVTUNE_LEAN_LORA", lean)
     shape = {**SMALL, "torch_dtype": "bfloat16"}
     mx.random.seed(0)
@@ -98,9 +103,5 @@ def test_estimate_holds_for_a_4bit_bfloat16_model(checkpoint, lean, monkeypatch)
     nn.quantize(model, group_size=64, bits=4)
     mx.eval(model.parameters())
     config = TrainConfig(bits=4, batch_size=4, max_seq_length=129, grad_checkpoint=checkpoint)
-    apply_lora(model, config)
-    rows = [([(7 * i + j) % 2000 + 3 for j in range(129)], 1) for i in range(8)]
-    _tps, peak_gb = measure_steps(model, rows, batch_size=4, max_seq_length=129, warmup=1,
-                                  steps=2, fast_qmm="off", grad_checkpoint=checkpoint)
-    est = memory.estimate(shape, config, 1, 129, fast_path=False).total / memory.GB
+    est, peak_gb = _estimate_and_peak(model, shape, config)
     assert 0.85 <= est / peak_gb <= 1.15, (est, peak_gb)
