@@ -48,17 +48,29 @@ RV="benchmarks/qlora_step.py --shape mistral-7b --seq 256 --warmup $WARMUP --ste
 RVD="$RV --impl rvtune --fast-qmm auto --forward-rows 1024"
 PEFT="benchmarks/peft_qlora_step.py --shape mistral-7b --seq 256 --warmup $WARMUP --steps $STEPS --quant $QUANT --cache $PEFT_CACHE"
 
-run rvtune-4x256        90 $RVD --batch 4
-run peft-4x256         150 $PEFT --batch 4
-run rvtune-4x256-ckpt   90 $RVD --batch 4 --grad-checkpoint
-run peft-4x256-ckpt     90 $PEFT --batch 4 --grad-checkpoint
-run mlx-lm-4x256        90 $RV --impl mlx-lm --batch 4
-run rvtune-16x256       90 $RVD --batch 16
-run peft-16x256         90 $PEFT --batch 16
-run mlx-lm-16x256       90 $RV --impl mlx-lm --batch 16
-# Extras while time is left: rvtune without the lean LoRA inputs (the previous code's memory)
-# and MLX's own memory behaviour on this device (benchmarks/mlx_memory_probes.py).
-RVTUNE_LEAN_LORA=off run rvtune-4x256-lean-off 90 $RVD --batch 4
-run probes              60 benchmarks/mlx_memory_probes.py
+# PART=1 (default) and PART=2: the table in two calls of under ten minutes each. rvtune caps
+# what a CUDA graph keeps alive (rvtune/training/cuda.py, MLX_MAX_MB_PER_BUFFER=64 unless set);
+# "graph-off" rows run with MLX's default (RVTUNE_CUDA_GRAPH_MB=off), plain mlx-lm always does
+# unless a row says otherwise.
+SMOL="benchmarks/qlora_step.py --shape smollm2-135m --seq 48 --warmup 5 --steps 30 --impl rvtune --fast-qmm auto --forward-rows 1024 --batch 8"
+if [ "${PART:-1}" = 1 ]; then
+  run probe-graph-default 40 benchmarks/mlx_memory_probes.py --only graph_retention
+  MLX_MAX_MB_PER_BUFFER=64 run probe-graph-64 40 benchmarks/mlx_memory_probes.py --only graph_retention
+  run rvtune-4x256        90 $RVD --batch 4
+  RVTUNE_CUDA_GRAPH_MB=off run rvtune-4x256-graph-off 90 $RVD --batch 4
+  run mlx-lm-4x256        90 $RV --impl mlx-lm --batch 4
+  run rvtune-4x256-ckpt   90 $RVD --batch 4 --grad-checkpoint
+  run peft-4x256         150 $PEFT --batch 4
+  RVTUNE_CUDA_GRAPH_MB=16 run rvtune-4x256-graph16 90 $RVD --batch 4
+else
+  run rvtune-16x256       90 $RVD --batch 16
+  run peft-16x256         90 $PEFT --batch 16
+  run mlx-lm-16x256       90 $RV --impl mlx-lm --batch 16
+  run peft-4x256-ckpt     90 $PEFT --batch 4 --grad-checkpoint
+  MLX_MAX_MB_PER_BUFFER=64 run mlx-lm-4x256-graph64 90 $RV --impl mlx-lm --batch 4
+  run smollm2-b8          60 $SMOL
+  RVTUNE_CUDA_GRAPH_MB=off run smollm2-b8-graph-off 60 $SMOL
+  RVTUNE_CUDA_GRAPH_MB=16 run rvtune-4x256-ckpt-graph16 90 $RVD --batch 4 --grad-checkpoint
+fi
 $PY benchmarks/memory_table.py "$J" | tee "$OUT/table.md"
 snap

@@ -121,8 +121,10 @@ def main():
     args = p.parse_args()
 
     from rvtune.training.cpu import fast_blas
+    from rvtune.training.cuda import limit_graph_memory
 
     fast_blas()
+    limit_graph_memory()  # as the CLI does (MLX_MAX_MB_PER_BUFFER, CUDA only)
     import mlx.core as mx
 
     from rvtune.core.jobs import TrainConfig

@@ -16,6 +16,12 @@ before the probe):
   includes the backward pass's transients: on the CPU this chain showed no saving (the
   lean backward makes the float32 copy and dx transiently), while whole models did
   (docs/benchmarks.md, section 10: -17 of 27 MB of copies per block).
+* ``graph_retention``: ``--chain`` transient buffers made one after another, each read once
+  (``x[:, None] * v[None, :]`` then a sum: 134 MB in bf16), against the peak. Freed after
+  their last use, two would be alive at a time; MLX's CUDA backend keeps every input of a
+  recorded operation until its CUDA graph completes, so up to ``MLX_MAX_MB_PER_BUFFER``
+  (millions of elements) of them stay alive (``rvtune/training/cuda.py``). Run it with and
+  without that variable set.
 * ``cross_entropy``: the peak of the gradient of ``nn.losses.cross_entropy`` over 16-bit
   logits (rows x vocabulary 32768) against the logits' size.
 """
@@ -34,11 +40,33 @@ def over(mx, fn):
     return (mx.get_peak_memory() - base) / 1e6
 
 
+def graph_retention(mx, device, chain, n=8192):
+    import os
+
+    vs = [mx.random.normal((n,)).astype(mx.bfloat16) for _ in range(chain)]
+    h = mx.random.normal((n,)).astype(mx.bfloat16)
+    mx.eval(vs, h)
+
+    def f():
+        x = h
+        for v in vs:
+            x = (x[:, None] * v[None, :]).sum(axis=1) * 1e-4  # an n x n transient
+        return x
+
+    peak = over(mx, f)
+    print(json.dumps({"probe": "graph_retention", "device": device,
+                      "MLX_MAX_MB_PER_BUFFER": os.environ.get("MLX_MAX_MB_PER_BUFFER"),
+                      "transients": chain, "transient_mb": round(n * n * 2 / 1e6, 1),
+                      "peak_mb": round(peak, 1)}), flush=True)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--rows", type=int, default=4096)
     p.add_argument("--width", type=int, default=4096)
     p.add_argument("--layers", type=int, default=8)
+    p.add_argument("--chain", type=int, default=12)
+    p.add_argument("--only", choices=["graph_retention"], help="run this probe alone")
     args = p.parse_args()
 
     import mlx.core as mx
@@ -47,6 +75,9 @@ def main():
     from rvtune.training.lora import _lora_branch
 
     device = str(mx.default_device())
+    graph_retention(mx, device, args.chain)
+    if args.only:
+        return
     w = mx.random.normal((32768, 4096)).astype(mx.bfloat16)
     wq, s, b = mx.quantize(w, group_size=64, bits=4)
     del w

@@ -12,6 +12,7 @@ Prints one JSON line; ``--matmul`` also measures the card's bf16 matmul throughp
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -145,8 +146,13 @@ def main():
     args = p.parse_args()
 
     from rvtune.training.cpu import fast_blas
+    from rvtune.training.cuda import limit_graph_memory
 
     fast_blas()  # as the CLI does: MLX's CPU matmuls through OpenBLAS where installed
+    # rvtune caps what a CUDA graph keeps alive (training/cuda.py); plain mlx-lm runs with
+    # MLX's defaults, as its users do, unless MLX_MAX_MB_PER_BUFFER is set for both.
+    graph_mb = limit_graph_memory() if args.impl == "rvtune" else os.environ.get(
+        "MLX_MAX_MB_PER_BUFFER")
     import mlx.core as mx
 
     mx.random.seed(0)
@@ -167,6 +173,7 @@ def main():
               "fast_qmm": args.fast_qmm if args.impl == "rvtune" else "-",
               "forward_rows": args.forward_rows,
               "grad_checkpoint": args.grad_checkpoint, "device": str(mx.default_device()),
+              "graph_mb": graph_mb,
               "tokens_per_s": round(tokens_per_s, 1), "peak_gb": round(peak_gb, 2),
               "model_tflops": round(tokens_per_s * flops_per_token / 1e12, 1)}
     from rvtune.core.jobs import TrainConfig

@@ -18,8 +18,10 @@ def load(model=None, adapter_path=None, **kwargs):
     """
     from rvtune.inference import load as _load
     from rvtune.training.cpu import fast_blas
+    from rvtune.training.cuda import limit_graph_memory
 
     fast_blas()
+    limit_graph_memory()
 
     return _load(model, adapter_path, **kwargs)
 

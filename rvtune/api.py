@@ -54,12 +54,14 @@ def run(config: RunConfig | None = None, **options) -> RunResult:
     """
     from rvtune.core.run import run as run_job
     from rvtune.training.cpu import fast_blas
+    from rvtune.training.cuda import limit_graph_memory
 
     if config is None:
         config = RunConfig(**options)
     elif options:
         raise UsageError("run(): pass a RunConfig or keyword options, not both")
     fast_blas()
+    limit_graph_memory()
     result = run_job(config)
     if result is None:
         raise RvtuneError("run(): the launched run finished but its directory is unknown; "
@@ -111,9 +113,11 @@ def evaluate(**options) -> EvalResult:
     from rvtune.evaluation.options import KINDS, RENAMED, REPEATABLE, defaults, eval_config
     from rvtune.evaluation.pipeline import evaluate as run_evaluation
     from rvtune.training.cpu import fast_blas
+    from rvtune.training.cuda import limit_graph_memory
 
     given = given_options("eval", options, KINDS, RENAMED, REPEATABLE)
     fast_blas()
+    limit_graph_memory()
     result = run_evaluation(eval_config({**defaults(), **given}),
                             log=lambda line: print(line, file=sys.stderr, flush=True))
     return EvalResult(Path(result.out).resolve(), result.summary)

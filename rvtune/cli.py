@@ -179,8 +179,10 @@ def cli(debug):
 def main(argv=None):
     """Console-script entry point."""
     from rvtune.training.cpu import fast_blas
+    from rvtune.training.cuda import limit_graph_memory
 
     fast_blas()  # before any command imports MLX: binds it to an optimized BLAS on Linux
+    limit_graph_memory()  # and caps the transients a CUDA graph holds (training/cuda.py)
     try:
         cli.main(args=argv, prog_name="rvtune", standalone_mode=True)
     except SystemExit:

@@ -1,0 +1,48 @@
+"""Settings for MLX's CUDA backend, applied before MLX is imported (docs/trainer.md, "Memory on
+NVIDIA GPUs").
+
+MLX's CUDA backend records operations into a CUDA graph and keeps *every input of every
+recorded operation* alive until that graph has been launched and has finished: a transient
+buffer (a dense copy of a weight, an activation read once) is freed only when its graph
+completes, not after its last use. A graph is cut after ``MLX_MAX_OPS_PER_BUFFER`` operations
+or once its inputs reach ``MLX_MAX_MB_PER_BUFFER`` (counted in millions of *elements*, 2^20, not
+bytes). On an H100/H200 the defaults are 100 operations and 1,000: up to ~2 GB of 16-bit
+transients held per graph, more with the next graph recording while the last one runs
+(``benchmarks/mlx_memory_probes.py``, probe ``graph_retention``, shows it in isolation).
+Metal's own defaults are 40-50; the CPU backend records no graphs.
+
+rvtune therefore caps the graph at :data:`GRAPH_MB` on Linux (where MLX's GPU is CUDA) unless
+the user set ``MLX_MAX_MB_PER_BUFFER`` themselves; ``RVTUNE_CUDA_GRAPH_MB=off`` keeps MLX's
+default. macOS (Metal) is left alone.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+ENV = "RVTUNE_CUDA_GRAPH_MB"
+MLX_ENV = "MLX_MAX_MB_PER_BUFFER"
+#: Millions of input elements per CUDA graph (MLX's unit). Chosen from the side-by-side in
+#: docs/benchmarks.md (section 13): it cut the 7B step's peak with no measurable speed loss.
+GRAPH_MB = 64
+
+
+def limit_graph_memory() -> str | None:
+    """Set ``MLX_MAX_MB_PER_BUFFER`` for MLX's CUDA backend unless it is set, or rvtune's
+    ``RVTUNE_CUDA_GRAPH_MB`` says otherwise (a number, or ``off``). Returns the value now in
+    effect (None: MLX's default). Must run before ``mlx.core`` is imported; does nothing
+    afterwards or off Linux."""
+    if MLX_ENV in os.environ:
+        return os.environ[MLX_ENV]
+    if not sys.platform.startswith("linux") or "mlx.core" in sys.modules:
+        return None
+    choice = os.environ.get(ENV, "").strip().lower()
+    if choice in ("off", "0", "none"):
+        return None
+    if choice and not choice.isdigit():
+        from rvtune.core.errors import UsageError
+
+        raise UsageError(f"{ENV}={choice}: expected a positive integer or 'off'")
+    os.environ[MLX_ENV] = choice or str(GRAPH_MB)
+    return os.environ[MLX_ENV]
