@@ -54,6 +54,20 @@ POINTS = [
      21.96, "gpu_memory.sh mlx-lm-4x256"),
     ("H200, 7B shape, 16 x 257, mlx-lm", "mistral-7b", "bfloat16", 4, 16, 257, {"mlx-lm": True},
      53.34, "gpu_memory.sh mlx-lm-16x256"),
+    # docs/benchmarks.md section 13 (gpu_memory.sh PART=1/2, 2026-12-04): "capped" = MLX's
+    # CUDA graphs capped at 64 (rvtune's default since then, rvtune/training/cuda.py); every
+    # H200 point above ran with MLX's default graph size.
+    ("H200, 7B shape, 4 x 257, lean, capped", "mistral-7b", "bfloat16", 4, 4, 257,
+     {"lean": True, "capped": True}, 12.81, "gpu_memory.sh rvtune-4x256"),
+    ("H200, 7B shape, 4 x 257, --grad-checkpoint, lean, capped", "mistral-7b", "bfloat16", 4,
+     4, 257, {"grad_checkpoint": True, "lean": True, "capped": True}, 7.22,
+     "gpu_memory.sh rvtune-4x256-ckpt"),
+    ("H200, 7B shape, 16 x 257, lean, capped", "mistral-7b", "bfloat16", 4, 16, 257,
+     {"lean": True, "capped": True}, 32.79, "gpu_memory.sh rvtune-16x256"),
+    ("H200, 7B shape, 4 x 257, mlx-lm, capped", "mistral-7b", "bfloat16", 4, 4, 257,
+     {"mlx-lm": True, "capped": True}, 14.21, "gpu_memory.sh mlx-lm-4x256-graph64"),
+    ("H200, SmolLM2 shape, 8 x 49, --bits 4, capped", "smollm2-135m", "bfloat16", 4, 8, 49,
+     {"capped": True}, 0.67, "gpu_memory.sh smollm2-b8"),
 ]
 
 
@@ -66,13 +80,14 @@ def main():
     for label, shape, dtype, bits, batch, seq, options, measured, _source in POINTS:
         options = dict(options)
         lean, plain = options.pop("lean", False), options.pop("mlx-lm", False)
+        capped = options.pop("capped", False)
         cfg = TrainConfig(batch_size=batch, bits=bits, rank=16, max_seq_length=max(seq, 512),
                           **options)
         # rvtune's H200 runs had the fast quantized path on (CUDA), the CPU runs not; points
         # without "lean" were measured before the lean LoRA branch (mlx-lm's LoRA inputs).
         fast = label.startswith("H200") and bits > 0 and not plain
         est = estimate(models.config(shape, dtype), cfg, 1, seq, fast_path=fast,
-                       lean_lora=lean).total / GB
+                       lean_lora=lean, cuda_capped=capped).total / GB
         print(f"| {label} | {measured:.2f} | {est:.2f} | {est / measured:.2f} |")
 
 

@@ -46,3 +46,10 @@ def limit_graph_memory() -> str | None:
         raise UsageError(f"{ENV}={choice}: expected a positive integer or 'off'")
     os.environ[MLX_ENV] = choice or str(GRAPH_MB)
     return os.environ[MLX_ENV]
+
+
+def graph_capped() -> bool:
+    """Whether MLX's CUDA graphs are capped at :data:`GRAPH_MB` or less here (what the memory
+    estimate's CUDA calibration was measured with)."""
+    value = os.environ.get(MLX_ENV, "")
+    return value.isdigit() and 0 < int(value) <= GRAPH_MB

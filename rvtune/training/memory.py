@@ -23,9 +23,16 @@ ACTIVATION_FACTOR = 1.0
 #: SmolLM2's shape (3.03 -> 1.57 GB at 8 x 129) and a 4-layer model (tests/training/
 #: test_memory.py).
 CHECKPOINT_BLOCKS = 2
-#: ...except with the fast quantized path on CUDA, where it kept almost all of them
-#: (22.0 -> 19.5 GB for the 7B shape at 4 x 257 on an H200).
+#: ...except on CUDA with MLX's default graph size, where it kept almost all of them (22.0 ->
+#: 19.5 GB for the 7B shape at 4 x 257 on an H200): each CUDA graph held every input of its
+#: operations until it completed (rvtune/training/cuda.py). With rvtune's graph cap (the
+#: default) checkpointing keeps what ``CHECKPOINT_BLOCKS`` counts: 7.2 GB at 4 x 257.
 CHECKPOINT_KEEPS_FAST_PATH = 0.9
+#: Measured/counted activations on CUDA with rvtune's graph cap, without checkpointing: the
+#: 7B shape on an H200 at 4 x 257 (12.8 GB) and 16 x 257 (32.8 GB) and SmolLM2's at 8 x 49
+#: (0.67 GB) fit 0.72-0.79 (docs/benchmarks.md, section 13). The counted tensors are an upper
+#: bound there; the earlier CUDA points, which matched 1.0, included the graphs' retention.
+CUDA_CAPPED_ACTIVATIONS = 0.75
 #: Share of the float32 LoRA-input copies still held with rvtune's lean LoRA branch (the
 #: default, ``rvtune.training.lora.enable_lean_inputs``): measured on the CPU for a
 #: quarter-width Mistral-7B shape in bfloat16 at 4 x 256 tokens, the branch saved 17 of the
@@ -104,16 +111,29 @@ def _lean_here(hidden: int) -> bool:
         return True
 
 
+def _cuda_graph_capped_here() -> bool:
+    try:
+        import mlx.core as mx
+
+        from .cuda import graph_capped
+
+        return mx.cuda.is_available() and mx.default_device() == mx.gpu and graph_capped()
+    except Exception:  # no MLX, or an MLX without the cuda module
+        return False
+
+
 def estimate(model_config: dict, config, world_size: int = 1,
              seq_length: int | None = None, fast_path: bool | None = None,
-             lean_lora: bool | None = None) -> Estimate:
+             lean_lora: bool | None = None, cuda_capped: bool | None = None) -> Estimate:
     """Estimate peak bytes for training ``config`` (a :class:`TrainConfig`) on this model.
 
     ``seq_length`` is the longest padded batch the data will produce (batches are padded to
     their longest row, not to ``--max-seq-length``); it defaults to ``--max-seq-length``.
     ``fast_path`` says whether the fast quantized backward (``qmm_vjp``) runs; None: as it
     would on this machine; ``lean_lora`` whether the LoRA branch keeps no float32 input
-    copies (``RVTUNE_LEAN_LORA``); None: as set here (auto: from 2,048 wide).
+    copies (``RVTUNE_LEAN_LORA``); None: as set here (auto: from 2,048 wide);
+    ``cuda_capped`` whether it runs on MLX's CUDA backend with rvtune's graph cap
+    (``rvtune.training.cuda``); None: as here.
     """
     seq = min(seq_length or config.max_seq_length, config.max_seq_length)
     d = _dims(model_config)
@@ -162,13 +182,14 @@ def estimate(model_config: dict, config, world_size: int = 1,
     attention = dtype * 2 * nh * seq  # scores and probabilities
     block = tokens * (per_token_block + attention) * ACTIVATION_FACTOR
     # Only blocks from the first adapted one up keep activations for the backward pass.
+    capped = _cuda_graph_capped_here() if cuda_capped is None else cuda_capped
     if config.grad_checkpoint:
         fast = _fast_path_here(bits) if fast_path is None else fast_path
         activations = layers * tokens * H * dtype + CHECKPOINT_BLOCKS * block
-        if fast:
+        if fast and not capped:
             activations = max(activations, CHECKPOINT_KEEPS_FAST_PATH * layers * block)
     else:
-        activations = layers * block
+        activations = layers * block * (CUDA_CAPPED_ACTIVATIONS if capped else 1.0)
     logits = tokens * d["V"] * dtype * 3  # logits, their softmax and gradient (model dtype)
     total = (weights + lora + activations + logits) * OVERHEAD
     return Estimate(weights, lora, activations, logits, total)
