@@ -1,0 +1,106 @@
+"""MLX's CUDA graph cap (rvtune/training/cuda.py): set before MLX is imported, only where MLX's
+GPU is CUDA (Linux), never over the user's own setting; and the memory estimate calibrated
+with it against the H200 peaks recorded in benchmarks/memory_points.py."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rvtune.training import cuda
+
+ROOT = Path(__file__).resolve().parents[2]
+linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux rule")
+
+
+def _env(**extra):
+    env = {k: v for k, v in os.environ.items()
+           if k not in (cuda.MLX_ENV, cuda.ENV)}
+    env.update(extra)
+    return env
+
+
+def _graph_env_after(code: str, **extra) -> str:
+    """MLX_MAX_MB_PER_BUFFER as a fresh interpreter sees it after ``code``."""
+    out = subprocess.run([sys.executable, "-c", code + "\nimport os\n"
+                          f"print(os.environ.get({cuda.MLX_ENV!r}, 'unset'))"],
+                         env=_env(**extra), capture_output=True, text=True, check=True)
+    return out.stdout.strip().splitlines()[-1]
+
+
+@linux_only
+def test_the_cli_caps_the_graph_before_mlx_is_imported():
+    code = ("import sys\nfrom rvtune.cli import main\ntry:\n    main(['--help'])\n"
+            "except SystemExit:\n    pass\nassert 'mlx.core' not in sys.modules")
+    assert _graph_env_after(code) == str(cuda.GRAPH_MB)
+
+
+@linux_only
+def test_the_users_setting_and_off_are_kept():
+    code = "from rvtune.training.cuda import limit_graph_memory\nlimit_graph_memory()"
+    assert _graph_env_after(code, MLX_MAX_MB_PER_BUFFER="500") == "500"
+    assert _graph_env_after(code, RVTUNE_CUDA_GRAPH_MB="off") == "unset"
+    assert _graph_env_after(code, RVTUNE_CUDA_GRAPH_MB="16") == "16"
+
+
+@linux_only
+def test_nothing_changes_once_mlx_is_imported():
+    code = ("import mlx.core\nfrom rvtune.training.cuda import limit_graph_memory\n"
+            "assert limit_graph_memory() is None")
+    assert _graph_env_after(code) == "unset"
+
+
+def test_a_bad_value_is_one_line_naming_the_variable(monkeypatch):
+    from rvtune.core.errors import UsageError
+
+    monkeypatch.delenv(cuda.MLX_ENV, raising=False)
+    monkeypatch.setenv(cuda.ENV, "lots")
+    monkeypatch.setattr(sys, "platform", "linux")
+    monkeypatch.delitem(sys.modules, "mlx.core", raising=False)
+    with pytest.raises(UsageError, match="RVTUNE_CUDA_GRAPH_MB=lots: expected a positive"):
+        cuda.limit_graph_memory()
+    assert cuda.MLX_ENV not in os.environ
+
+
+def test_graph_capped_follows_the_variable(monkeypatch):
+    monkeypatch.setenv(cuda.MLX_ENV, str(cuda.GRAPH_MB))
+    assert cuda.graph_capped()
+    monkeypatch.setenv(cuda.MLX_ENV, "1000")  # MLX's own H100/H200 default
+    assert not cuda.graph_capped()
+    monkeypatch.delenv(cuda.MLX_ENV)
+    assert not cuda.graph_capped()
+
+
+def _points():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import memory_points
+    finally:
+        sys.path.pop(0)
+    return [p for p in memory_points.POINTS if p[6].get("capped")]
+
+
+@pytest.mark.parametrize("point", _points(), ids=lambda p: p[0])
+def test_the_capped_cuda_estimate_is_within_15_percent(point):
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import models
+    finally:
+        sys.path.pop(0)
+    from rvtune.core.jobs import TrainConfig
+    from rvtune.training.memory import GB, estimate
+
+    _label, shape, dtype, bits, batch, seq, options, measured, _source = point
+    options = dict(options)
+    lean, plain = options.pop("lean", False), options.pop("mlx-lm", False)
+    options.pop("capped")
+    cfg = TrainConfig(batch_size=batch, bits=bits, rank=16, max_seq_length=max(seq, 512),
+                      **options)
+    est = estimate(models.config(shape, dtype), cfg, 1, seq, fast_path=not plain,
+                   lean_lora=lean, cuda_capped=True).total / GB
+    assert 0.85 <= est / measured <= 1.15, (est, measured)
+    uncapped = estimate(models.config(shape, dtype), cfg, 1, seq, fast_path=not plain,
+                        lean_lora=lean, cuda_capped=False).total / GB
+    assert uncapped >= est  # the cap never makes the estimate larger
