@@ -53,3 +53,18 @@ def graph_capped() -> bool:
     estimate's CUDA calibration was measured with)."""
     value = os.environ.get(MLX_ENV, "")
     return value.isdigit() and 0 < int(value) <= GRAPH_MB
+
+
+def graph_note() -> str | None:
+    """One line for the run log about the CUDA graph size, or None off CUDA."""
+    import mlx.core as mx
+
+    if not (mx.cuda.is_available() and mx.default_device() == mx.gpu):
+        return None
+    if graph_capped():
+        return (f"CUDA graphs capped at {os.environ[MLX_ENV]} M input elements "
+                f"({MLX_ENV}): transients are freed soon after use; {ENV}=512 is faster "
+                "for a 7B model at about 1.6x the memory (docs/trainer.md)")
+    return (f"CUDA graphs at MLX's default size ({MLX_ENV}={os.environ.get(MLX_ENV, 'unset')}): "
+            "each graph keeps its transients until it has run, so peak memory can reach about "
+            f"twice the estimate; unset {MLX_ENV} and {ENV} for rvtune's cap")

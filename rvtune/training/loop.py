@@ -343,10 +343,11 @@ def train(job, make_step=make_step, loss=masked_loss):
     model, tokenizer, _config, quant = load_base(model_path, cfg.bits, cfg.group_size,
                                                  cfg.model, tokenizer=tokenizer)
     from .cpu import blas_note
+    from .cuda import graph_note
 
-    note = blas_note()
-    if note:
-        log(note)
+    for note in (blas_note(), graph_note()):
+        if note:
+            log(note)
     if quant.on_load:
         log(f"Quantized to {quant.bits} bits (group size {quant.group_size}) on load")
     elif quant.bits:
