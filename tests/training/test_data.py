@@ -57,11 +57,23 @@ def test_prompt_offset_falls_back_to_characters_when_tokens_merge(loaded_tiny):
     from rvtune.training.data import prompt_offset
 
     tokenizer = loaded_tiny[1]
-    prefix, text = "User: add", "User: addi t0, t0, 1"
+    # A word whose last letter merges into the token before it (" add" + "i" -> " addi" in
+    # one build of the tiny tokenizer): found in the vocabulary, since the merges it learns
+    # follow the built-in generator's sentences.
+    prefix = text = None
+    for word in sorted(t[1:] for t in tokenizer._tokenizer.get_vocab() if t.startswith("Ġ")):
+        if len(word) < 3 or not word.isalpha():
+            continue
+        candidate_prefix, candidate = f"User: {word[:-1]}", f"User: {word} t0, t0, 1"
+        head = tokenizer.encode(candidate_prefix)
+        if tokenizer.encode(candidate)[:len(head)] != head:
+            prefix, text = candidate_prefix, candidate
+            break
+    assert prefix, "the tiny tokenizer merges no word across a prompt boundary"
     ids = tokenizer.encode(text)
     head = tokenizer.encode(prefix)
     offset = prompt_offset(tokenizer, prefix, text, ids, True)
-    assert ids[:len(head)] != head  # " add" + "i" merged into " addi" across the boundary
+    assert ids[:len(head)] != head  # the last letter merged across the boundary
     # the token at ``offset`` is the first one that reaches past the prompt
     assert len(tokenizer.decode(ids[1:offset])) <= len(prefix)
     assert len(tokenizer.decode(ids[1:offset + 1])) > len(prefix)
