@@ -7,7 +7,7 @@ buffer (a dense copy of a weight, an activation read once) is freed only when it
 completes, not after its last use. A graph is cut after ``MLX_MAX_OPS_PER_BUFFER`` operations
 or once its inputs reach ``MLX_MAX_MB_PER_BUFFER`` (counted in millions of *elements*, 2^20, not
 bytes). On an H100/H200 the defaults are 100 operations and 1,000: up to ~2 GB of 16-bit
-transients held per graph, more with the next graph recording while the last one runs
+transients held per graph, and up to ten graphs may be in flight
 (``benchmarks/mlx_memory_probes.py``, probe ``graph_retention``, shows it in isolation).
 Metal's own defaults are 40-50; the CPU backend records no graphs.
 
@@ -24,7 +24,8 @@ import sys
 ENV = "RVTUNE_CUDA_GRAPH_MB"
 MLX_ENV = "MLX_MAX_MB_PER_BUFFER"
 #: Millions of input elements per CUDA graph (MLX's unit). Chosen from the side-by-side in
-#: docs/benchmarks.md (section 13): it cut the 7B step's peak with no measurable speed loss.
+#: docs/benchmarks.md (section 13): it halves the 7B step's peak (27.4 -> 12.8 GB at 4 x 256)
+#: for 10-20% of its speed; lower caps save little more and cost more speed.
 GRAPH_MB = 64
 
 
@@ -65,6 +66,8 @@ def graph_note() -> str | None:
         return (f"CUDA graphs capped at {os.environ[MLX_ENV]} M input elements "
                 f"({MLX_ENV}): transients are freed soon after use; {ENV}=512 is faster "
                 "for a 7B model at about 1.6x the memory (docs/trainer.md)")
-    return (f"CUDA graphs at MLX's default size ({MLX_ENV}={os.environ.get(MLX_ENV, 'unset')}): "
-            "each graph keeps its transients until it has run, so peak memory can reach about "
-            f"twice the estimate; unset {MLX_ENV} and {ENV} for rvtune's cap")
+    size = (f"of up to {os.environ[MLX_ENV]} M input elements ({MLX_ENV})" if MLX_ENV in os.environ
+            else "at MLX's default size")
+    return (f"CUDA graphs {size}, above rvtune's cap of {GRAPH_MB}: each graph keeps its "
+            "transients until it has run, so peak memory can reach about twice the estimate; "
+            f"unset {MLX_ENV} and {ENV} for the cap")
