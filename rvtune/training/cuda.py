@@ -60,7 +60,8 @@ def graph_note() -> str | None:
     """One line for the run log about the CUDA graph size, or None off CUDA."""
     import mlx.core as mx
 
-    if not (mx.cuda.is_available() and mx.default_device() == mx.gpu):
+    backend = getattr(mx, "cuda", None)  # absent from some MLX builds
+    if backend is None or not backend.is_available() or mx.default_device() != mx.gpu:
         return None
     if graph_capped():
         return (f"CUDA graphs capped at {os.environ[MLX_ENV]} M input elements "
