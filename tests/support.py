@@ -10,6 +10,28 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def tiny_cache_dir() -> str:
+    """``RVTUNE_CACHE`` for the tests: ``$RVTUNE_TEST_CACHE``, or a directory under the temp dir
+    named by the tiny model's version and a fingerprint of the code that builds it (its
+    tokenizer learns from the built-in RISC-V generator). A change to either builds a fresh
+    tiny model instead of reusing one built from older sentences, which once hid two failures
+    that a fresh machine showed."""
+    import hashlib
+    import tempfile
+
+    from rvtune.training.tiny import TINY_VERSION
+
+    if os.environ.get("RVTUNE_TEST_CACHE"):
+        return os.environ["RVTUNE_TEST_CACHE"]
+    digest = hashlib.sha1()
+    sources = sorted((ROOT / "rvtune" / "riscv").glob("*.py")) + [
+        ROOT / "rvtune" / "training" / "tiny.py"]
+    for path in sources:
+        digest.update(path.name.encode() + path.read_bytes())
+    return str(Path(tempfile.gettempdir())
+               / f"rvtune-test-cache-v{TINY_VERSION}-{digest.hexdigest()[:10]}")
+
+
 def run_rvtune(*args, env=None, cwd=None, check=False, timeout=600):
     """Run the real CLI in a subprocess; returns CompletedProcess with text output."""
     full_env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",

@@ -3,12 +3,9 @@
 import os
 import subprocess
 import sys
-import tempfile
-from pathlib import Path
 
 import pytest
-
-from support import run_rvtune
+from support import run_rvtune, tiny_cache_dir
 
 HEAVY = ("mlx", "mlx_lm", "datasets", "transformers", "torch")
 PROBE = """
@@ -32,10 +29,7 @@ def test_help_imports_no_heavy_library(argv):
 
 
 def _env():
-    from rvtune.training.tiny import TINY_VERSION
-
-    cache = os.environ.get("RVTUNE_TEST_CACHE") or str(
-        Path(tempfile.gettempdir()) / f"rvtune-test-cache-v{TINY_VERSION}")
+    cache = tiny_cache_dir()
     return {"RVTUNE_CACHE": cache}
 
 

