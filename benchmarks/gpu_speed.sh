@@ -3,6 +3,7 @@
 # GGUF) at batch 8 and 64, packed and not, beside plain mlx-lm and transformers + PEFT on the
 # same prepared rows; then a profile of one rvtune step and exact-shape memory points.
 #   OUT=/tmp/speed bash benchmarks/gpu_speed.sh      # logs and speed.jsonl in $OUT, table.md
+#   PLAN=cpu BUDGET=1500 OUT=/tmp/speed-cpu bash benchmarks/gpu_speed.sh   # the CPU's rows
 # Runs are in priority order and skipped once BUDGET seconds (default 300) have passed, so the
 # script stays near six minutes however slow the cold start is. COMPILE=1 adds PEFT with
 # torch.compile (its compilation alone takes a minute or more).
@@ -45,6 +46,18 @@ py() {  # NAME LIMIT_S SCRIPT ARGS...: a benchmark script whose last stdout line
   tail -1 "$OUT/$name.log" | python3 -c "import json,sys; r=json.loads(sys.stdin.read()); r['name']='$name'; print(json.dumps(r))" >> "$J" 2>/dev/null
 }
 
+if [ "${PLAN:-gpu}" = cpu ]; then
+  # The 2-core CPU's rows (PLAN=cpu BUDGET=1500): the smollm2 preset's CPU defaults (16-bit
+  # base trained in float32, the last 8 layers adapted), then all layers adapted beside plain
+  # mlx-lm (the model as stored, 16-bit, as its users run it) and PEFT (float32, eager).
+  rv rvtune-cpu-b8 300 --batch-size 8 --iters 30 --steps-per-report 10 --no-pack
+  DATA=$RUNS/rvtune-cpu-b8/data
+  rv rvtune-cpu-b8-all 400 --batch-size 8 --iters 20 --steps-per-report 5 --num-layers -1 --no-pack
+  py peft-cpu-b8 400 benchmarks/peft_step.py --model "$MODEL" --data "$DATA" --batch 8 --warmup 2 --steps 10
+  py mlx-lm-cpu-b8 500 benchmarks/mlx_lm_run.py --model "$MODEL" --data "$DATA" --batch 8 --iters 6 --report 2
+  python3 benchmarks/speed_table.py "$OUT" | tee "$OUT/table.md"
+  exit 0
+fi
 rv rvtune-b8 150 --batch-size 8 --iters 200 --steps-per-report 20 --no-pack
 DATA=$RUNS/rvtune-b8/data
 # A 4-bit copy for plain mlx-lm (its own quantization, group 64, like rvtune's --bits 4).

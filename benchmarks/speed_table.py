@@ -49,8 +49,10 @@ def main():
     print("\n| run | tokens/s | steps/s | peak GB | estimate GB | compiled shapes | "
           "first step s | packing |")
     print("|---|---|---|---|---|---|---|---|")
-    for name in ("rvtune-b8", "rvtune-b8-pack", "rvtune-b8-fastqmm-on", "rvtune-b64",
-                 "rvtune-b64-pack"):
+    order = ["rvtune-b8", "rvtune-b8-pack", "rvtune-b8-fastqmm-on", "rvtune-b64",
+             "rvtune-b64-pack"]
+    found = sorted(p.name[:-len(".metrics.jsonl")] for p in out.glob("*.metrics.jsonl"))
+    for name in order + [n for n in found if n not in order]:
         row = rvtune_row(out, name)
         if row is None:
             print(f"| {name} | not run | | | | | | |")
