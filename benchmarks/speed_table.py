@@ -52,7 +52,8 @@ def main():
     order = ["rvtune-b8", "rvtune-b8-pack", "rvtune-b8-fastqmm-on", "rvtune-b64",
              "rvtune-b64-pack"]
     found = sorted(p.name[:-len(".metrics.jsonl")] for p in out.glob("*.metrics.jsonl"))
-    for name in order + [n for n in found if n not in order]:
+    cpu_plan = any(n.startswith("rvtune-cpu") for n in found)
+    for name in ([] if cpu_plan else order) + [n for n in found if n not in order]:
         row = rvtune_row(out, name)
         if row is None:
             print(f"| {name} | not run | | | | | | |")
