@@ -120,11 +120,9 @@ def main():
     p.add_argument("--table", action="store_true")
     args = p.parse_args()
 
-    from rvtune.training.cpu import fast_blas
-    from rvtune.training.cuda import limit_graph_memory
+    from rvtune.training import before_mlx
 
-    fast_blas()
-    limit_graph_memory()  # as the CLI does (MLX_MAX_MB_PER_BUFFER, CUDA only)
+    before_mlx()  # as the CLI does: the CPU's BLAS, the CUDA graph cap
     import mlx.core as mx
 
     from rvtune.core.jobs import TrainConfig

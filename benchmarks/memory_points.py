@@ -71,23 +71,29 @@ POINTS = [
 ]
 
 
-def main():
+def estimate_gb(point, cuda_capped: bool | None = None) -> float:
+    """The estimate (GB) for one of :data:`POINTS`; ``cuda_capped`` None: as the point ran."""
     from rvtune.core.jobs import TrainConfig
     from rvtune.training.memory import GB, estimate
 
+    label, shape, dtype, bits, batch, seq, options, _measured, _source = point
+    options = dict(options)
+    lean, plain = options.pop("lean", False), options.pop("mlx-lm", False)
+    capped = options.pop("capped", False)
+    cfg = TrainConfig(batch_size=batch, bits=bits, rank=16, max_seq_length=max(seq, 512),
+                      **options)
+    # rvtune's H200 runs had the fast quantized path on (CUDA), the CPU runs not; points
+    # without "lean" were measured before the lean LoRA branch (mlx-lm's LoRA inputs).
+    fast = label.startswith("H200") and bits > 0 and not plain
+    return estimate(models.config(shape, dtype), cfg, 1, seq, fast_path=fast, lean_lora=lean,
+                    cuda_capped=capped if cuda_capped is None else cuda_capped).total / GB
+
+
+def main():
     print("| configuration | measured (GB) | estimate (GB) | estimate / measured |")
     print("|---|---|---|---|")
-    for label, shape, dtype, bits, batch, seq, options, measured, _source in POINTS:
-        options = dict(options)
-        lean, plain = options.pop("lean", False), options.pop("mlx-lm", False)
-        capped = options.pop("capped", False)
-        cfg = TrainConfig(batch_size=batch, bits=bits, rank=16, max_seq_length=max(seq, 512),
-                          **options)
-        # rvtune's H200 runs had the fast quantized path on (CUDA), the CPU runs not; points
-        # without "lean" were measured before the lean LoRA branch (mlx-lm's LoRA inputs).
-        fast = label.startswith("H200") and bits > 0 and not plain
-        est = estimate(models.config(shape, dtype), cfg, 1, seq, fast_path=fast,
-                       lean_lora=lean, cuda_capped=capped).total / GB
+    for point in POINTS:
+        label, measured, est = point[0], point[7], estimate_gb(point)
         print(f"| {label} | {measured:.2f} | {est:.2f} | {est / measured:.2f} |")
 
 

@@ -17,11 +17,9 @@ def load(model=None, adapter_path=None, **kwargs):
     ``import rvtune`` stays cheap).
     """
     from rvtune.inference import load as _load
-    from rvtune.training.cpu import fast_blas
-    from rvtune.training.cuda import limit_graph_memory
+    from rvtune.training import before_mlx
 
-    fast_blas()
-    limit_graph_memory()
+    before_mlx()
 
     return _load(model, adapter_path, **kwargs)
 

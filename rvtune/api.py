@@ -53,15 +53,13 @@ def run(config: RunConfig | None = None, **options) -> RunResult:
     others. Returns the run directory and its summary.
     """
     from rvtune.core.run import run as run_job
-    from rvtune.training.cpu import fast_blas
-    from rvtune.training.cuda import limit_graph_memory
+    from rvtune.training import before_mlx
 
     if config is None:
         config = RunConfig(**options)
     elif options:
         raise UsageError("run(): pass a RunConfig or keyword options, not both")
-    fast_blas()
-    limit_graph_memory()
+    before_mlx()
     result = run_job(config)
     if result is None:
         raise RvtuneError("run(): the launched run finished but its directory is unknown; "
@@ -112,12 +110,10 @@ def evaluate(**options) -> EvalResult:
     from rvtune.core.options import given_options
     from rvtune.evaluation.options import KINDS, RENAMED, REPEATABLE, defaults, eval_config
     from rvtune.evaluation.pipeline import evaluate as run_evaluation
-    from rvtune.training.cpu import fast_blas
-    from rvtune.training.cuda import limit_graph_memory
+    from rvtune.training import before_mlx
 
     given = given_options("eval", options, KINDS, RENAMED, REPEATABLE)
-    fast_blas()
-    limit_graph_memory()
+    before_mlx()
     result = run_evaluation(eval_config({**defaults(), **given}),
                             log=lambda line: print(line, file=sys.stderr, flush=True))
     return EvalResult(Path(result.out).resolve(), result.summary)

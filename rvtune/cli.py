@@ -178,11 +178,9 @@ def cli(debug):
 
 def main(argv=None):
     """Console-script entry point."""
-    from rvtune.training.cpu import fast_blas
-    from rvtune.training.cuda import limit_graph_memory
+    from rvtune.training import before_mlx
 
-    fast_blas()  # before any command imports MLX: binds it to an optimized BLAS on Linux
-    limit_graph_memory()  # and caps the transients a CUDA graph holds (training/cuda.py)
+    before_mlx()  # before any command imports MLX: the CPU's BLAS, the CUDA graph cap
     try:
         cli.main(args=argv, prog_name="rvtune", standalone_mode=True)
     except SystemExit:

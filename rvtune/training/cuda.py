@@ -56,12 +56,17 @@ def graph_capped() -> bool:
     return value.isdigit() and 0 < int(value) <= GRAPH_MB
 
 
-def graph_note() -> str | None:
-    """One line for the run log about the CUDA graph size, or None off CUDA."""
+def on_cuda() -> bool:
+    """Whether MLX computes on its CUDA backend here (imports MLX)."""
     import mlx.core as mx
 
     backend = getattr(mx, "cuda", None)  # absent from some MLX builds
-    if backend is None or not backend.is_available() or mx.default_device() != mx.gpu:
+    return mx.default_device() == mx.gpu and backend is not None and backend.is_available()
+
+
+def graph_note() -> str | None:
+    """One line for the run log about the CUDA graph size, or None off CUDA."""
+    if not on_cuda():
         return None
     if graph_capped():
         return (f"CUDA graphs capped at {os.environ[MLX_ENV]} M input elements "

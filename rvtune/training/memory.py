@@ -112,13 +112,11 @@ def _lean_here(hidden: int) -> bool:
 
 
 def _cuda_graph_capped_here() -> bool:
+    from .cuda import graph_capped, on_cuda
+
     try:
-        import mlx.core as mx
-
-        from .cuda import graph_capped
-
-        return mx.cuda.is_available() and mx.default_device() == mx.gpu and graph_capped()
-    except Exception:  # no MLX, or an MLX without the cuda module
+        return on_cuda() and graph_capped()
+    except ImportError:  # no MLX
         return False
 
 

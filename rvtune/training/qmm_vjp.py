@@ -69,9 +69,9 @@ def wanted(mode: str) -> bool:
         return True
     if mode == "off":
         return False
-    import mlx.core as mx
+    from .cuda import on_cuda
 
-    return mx.default_device() == mx.gpu and mx.cuda.is_available()
+    return on_cuda()
 
 
 @lru_cache(maxsize=None)

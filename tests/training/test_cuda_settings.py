@@ -73,34 +73,21 @@ def test_graph_capped_follows_the_variable(monkeypatch):
     assert not cuda.graph_capped()
 
 
-def _points():
+def _memory_points():
     sys.path.insert(0, str(ROOT / "benchmarks"))
     try:
-        import memory_points
+        import memory_points  # its own import of benchmarks/models.py happens here too
     finally:
         sys.path.pop(0)
-    return [p for p in memory_points.POINTS if p[6].get("capped")]
+    return memory_points
 
 
-@pytest.mark.parametrize("point", _points(), ids=lambda p: p[0])
+@pytest.mark.parametrize("point", [p for p in _memory_points().POINTS if p[6].get("capped")],
+                         ids=lambda p: p[0])
 def test_the_capped_cuda_estimate_is_within_15_percent(point):
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        import models
-    finally:
-        sys.path.pop(0)
-    from rvtune.core.jobs import TrainConfig
-    from rvtune.training.memory import GB, estimate
-
-    _label, shape, dtype, bits, batch, seq, options, measured, _source = point
-    options = dict(options)
-    lean, plain = options.pop("lean", False), options.pop("mlx-lm", False)
-    options.pop("capped")
-    cfg = TrainConfig(batch_size=batch, bits=bits, rank=16, max_seq_length=max(seq, 512),
-                      **options)
-    est = estimate(models.config(shape, dtype), cfg, 1, seq, fast_path=not plain,
-                   lean_lora=lean, cuda_capped=True).total / GB
+    points = _memory_points()
+    measured = point[7]
+    est = points.estimate_gb(point, cuda_capped=True)
     assert 0.85 <= est / measured <= 1.15, (est, measured)
-    uncapped = estimate(models.config(shape, dtype), cfg, 1, seq, fast_path=not plain,
-                        lean_lora=lean, cuda_capped=False).total / GB
+    uncapped = points.estimate_gb(point, cuda_capped=False)
     assert uncapped >= est  # the cap never makes the estimate larger
