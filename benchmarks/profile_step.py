@@ -73,9 +73,9 @@ def main():
                         "(each one not a view is a kernel launch on a GPU).")
     args = p.parse_args()
 
-    from rvtune.training.cpu import fast_blas
+    from rvtune.training import before_mlx
 
-    fast_blas()  # as the CLI does, before MLX is imported
+    before_mlx()  # as the CLI does, before MLX is imported (BLAS, CUDA graph cap)
     import mlx.core as mx
     import mlx.optimizers as optim
 
