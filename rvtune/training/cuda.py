@@ -27,6 +27,9 @@ MLX_ENV = "MLX_MAX_MB_PER_BUFFER"
 #: docs/benchmarks.md (section 13): it halves the 7B step's peak (27.4 -> 12.8 GB at 4 x 256)
 #: for 10-20% of its speed; lower caps save little more and cost more speed.
 GRAPH_MB = 64
+#: MLX's own graph size on an H100, H200 or B200 (``get_graph_limits`` in
+#: mlx/backend/cuda/device.cpp), the GPUs rvtune is measured on; MLX picks less on an A100 (400).
+MLX_DEFAULT_MB = 1000
 
 
 def limit_graph_memory() -> str | None:
@@ -56,6 +59,13 @@ def graph_capped() -> bool:
     return value.isdigit() and 0 < int(value) <= GRAPH_MB
 
 
+def graph_size() -> int:
+    """Millions of input elements per CUDA graph in effect here (``MLX_MAX_MB_PER_BUFFER``, else
+    MLX's own default for the GPUs rvtune is measured on)."""
+    value = os.environ.get(MLX_ENV, "").strip()
+    return int(value) if value.isdigit() and int(value) > 0 else MLX_DEFAULT_MB
+
+
 def on_cuda() -> bool:
     """Whether MLX computes on its CUDA backend here (imports MLX)."""
     import mlx.core as mx
@@ -75,5 +85,5 @@ def graph_note() -> str | None:
     size = (f"of up to {os.environ[MLX_ENV]} M input elements ({MLX_ENV})" if MLX_ENV in os.environ
             else "at MLX's default size")
     return (f"CUDA graphs {size}, above rvtune's cap of {GRAPH_MB}: each graph keeps its "
-            "transients until it has run, so peak memory can reach about twice the estimate; "
-            f"unset {MLX_ENV} and {ENV} for the cap")
+            "transients until it has run (counted in the memory estimate: for a 7B model up to "
+            f"~14 GB more); unset {MLX_ENV} and {ENV} for the cap")

@@ -33,6 +33,12 @@ CHECKPOINT_KEEPS_FAST_PATH = 0.9
 #: (0.67 GB) fit 0.72-0.79 (docs/benchmarks.md, section 13). The counted tensors are an upper
 #: bound there; the earlier CUDA points, which matched 1.0, included the graphs' retention.
 CUDA_CAPPED_ACTIVATIONS = 0.75
+#: Above rvtune's graph cap, MLX's CUDA graphs hold their inputs' transients until they have
+#: run: the 7B shape's peak at 4 x 257 grew in a straight line with the cap C (M elements),
+#: 12.14 (16), 12.82 (64), 14.18 (128), 16.03 (256), 20.21 (512), 27.41 GB (MLX's 1,000), the
+#: same 14.3-14.6 GB more at 16 x 257: about this many graphs of C M 16-bit elements each, up
+#: to one dense copy of every adapted block's weights (docs/benchmarks.md, section 15).
+GRAPHS_RETAINED = 7.5
 #: Share of the float32 LoRA-input copies still held with rvtune's lean LoRA branch (the
 #: default, ``rvtune.training.lora.enable_lean_inputs``): measured on the CPU for a
 #: quarter-width Mistral-7B shape in bfloat16 at 4 x 256 tokens, the branch saved 17 of the
@@ -111,18 +117,28 @@ def _lean_here(hidden: int) -> bool:
         return True
 
 
-def _cuda_graph_capped_here() -> bool:
-    from .cuda import graph_capped, on_cuda
+def _cuda_graph_here() -> int:
+    """Millions of input elements per CUDA graph here; 0 when MLX does not run on CUDA."""
+    from .cuda import graph_size, on_cuda
 
     try:
-        return on_cuda() and graph_capped()
+        return graph_size() if on_cuda() else 0
     except ImportError:  # no MLX
-        return False
+        return 0
+
+
+def graph_retention(graph_m: int, dense_elements: float, dtype: int) -> float:
+    """Bytes MLX's CUDA graphs of ``graph_m`` M input elements keep beyond rvtune's cap
+    (see :data:`GRAPHS_RETAINED`), at most ``dense_elements`` 16-bit weights' worth."""
+    from .cuda import GRAPH_MB
+
+    extra = GRAPHS_RETAINED * max(0, graph_m - GRAPH_MB) * 2**20 * dtype
+    return min(extra, dense_elements * dtype)
 
 
 def estimate(model_config: dict, config, world_size: int = 1,
              seq_length: int | None = None, fast_path: bool | None = None,
-             lean_lora: bool | None = None, cuda_capped: bool | None = None) -> Estimate:
+             lean_lora: bool | None = None, cuda_graph_m: int | None = None) -> Estimate:
     """Estimate peak bytes for training ``config`` (a :class:`TrainConfig`) on this model.
 
     ``seq_length`` is the longest padded batch the data will produce (batches are padded to
@@ -130,8 +146,8 @@ def estimate(model_config: dict, config, world_size: int = 1,
     ``fast_path`` says whether the fast quantized backward (``qmm_vjp``) runs; None: as it
     would on this machine; ``lean_lora`` whether the LoRA branch keeps no float32 input
     copies (``RVTUNE_LEAN_LORA``); None: as set here (auto: from 2,048 wide);
-    ``cuda_capped`` whether it runs on MLX's CUDA backend with rvtune's graph cap
-    (``rvtune.training.cuda``); None: as here.
+    ``cuda_graph_m`` the CUDA graph size it runs with (M input elements,
+    ``rvtune.training.cuda``; 0: not on CUDA); None: as here.
     """
     seq = min(seq_length or config.max_seq_length, config.max_seq_length)
     d = _dims(model_config)
@@ -180,7 +196,9 @@ def estimate(model_config: dict, config, world_size: int = 1,
     attention = dtype * 2 * nh * seq  # scores and probabilities
     block = tokens * (per_token_block + attention) * ACTIVATION_FACTOR
     # Only blocks from the first adapted one up keep activations for the backward pass.
-    capped = _cuda_graph_capped_here() if cuda_capped is None else cuda_capped
+    if cuda_graph_m is None:
+        cuda_graph_m = _cuda_graph_here()
+    capped = cuda_graph_m > 0  # on CUDA: calibrated at the cap, graphs' retention added below
     if config.grad_checkpoint:
         fast = _fast_path_here(bits) if fast_path is None else fast_path
         activations = layers * tokens * H * dtype + CHECKPOINT_BLOCKS * block
@@ -188,6 +206,8 @@ def estimate(model_config: dict, config, world_size: int = 1,
             activations = max(activations, CHECKPOINT_KEEPS_FAST_PATH * layers * block)
     else:
         activations = layers * block * (CUDA_CAPPED_ACTIVATIONS if capped else 1.0)
+    if capped:
+        activations += graph_retention(cuda_graph_m, layers * per_block, dtype)
     logits = tokens * d["V"] * dtype * 3  # logits, their softmax and gradient (model dtype)
     total = (weights + lora + activations + logits) * OVERHEAD
     return Estimate(weights, lora, activations, logits, total)

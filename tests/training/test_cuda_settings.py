@@ -82,12 +82,20 @@ def _memory_points():
     return memory_points
 
 
-@pytest.mark.parametrize("point", [p for p in _memory_points().POINTS if p[6].get("capped")],
+def test_graph_size_is_mlx_default_unless_set(monkeypatch):
+    monkeypatch.delenv(cuda.MLX_ENV, raising=False)
+    assert cuda.graph_size() == cuda.MLX_DEFAULT_MB
+    monkeypatch.setenv(cuda.MLX_ENV, "128")
+    assert cuda.graph_size() == 128
+
+
+@pytest.mark.parametrize("point", [p for p in _memory_points().POINTS
+                                   if p[6].get("graph") and "mlx-lm" not in p[6]],
                          ids=lambda p: p[0])
-def test_the_capped_cuda_estimate_is_within_15_percent(point):
+def test_the_cuda_estimate_is_within_15_percent_at_every_graph_size(point):
     points = _memory_points()
     measured = point[7]
-    est = points.estimate_gb(point, cuda_capped=True)
+    est = points.estimate_gb(point)
     assert 0.85 <= est / measured <= 1.15, (est, measured)
-    uncapped = points.estimate_gb(point, cuda_capped=False)
-    assert uncapped >= est  # the cap never makes the estimate larger
+    # A larger graph never makes the estimate smaller, a capped one never larger.
+    assert points.estimate_gb(point, graph=1000) >= est >= points.estimate_gb(point, graph=16)
