@@ -55,8 +55,7 @@ def limit_graph_memory() -> str | None:
 def graph_capped() -> bool:
     """Whether MLX's CUDA graphs are capped at :data:`GRAPH_MB` or less here (what the memory
     estimate's CUDA calibration was measured with)."""
-    value = os.environ.get(MLX_ENV, "")
-    return value.isdigit() and 0 < int(value) <= GRAPH_MB
+    return graph_size() <= GRAPH_MB
 
 
 def graph_size() -> int:

@@ -26,7 +26,9 @@ CHECKPOINT_BLOCKS = 2
 #: ...except on CUDA with MLX's default graph size, where it kept almost all of them (22.0 ->
 #: 19.5 GB for the 7B shape at 4 x 257 on an H200): each CUDA graph held every input of its
 #: operations until it completed (rvtune/training/cuda.py). With rvtune's graph cap (the
-#: default) checkpointing keeps what ``CHECKPOINT_BLOCKS`` counts: 7.2 GB at 4 x 257.
+#: default) checkpointing keeps what ``CHECKPOINT_BLOCKS`` counts: 7.2 GB at 4 x 257, and above
+#: the cap ``graph_retention`` counts what the graphs keep; so this share now applies only off
+#: CUDA, where the fast path runs only when forced (``RVTUNE_FAST_QMM=on``).
 CHECKPOINT_KEEPS_FAST_PATH = 0.9
 #: Measured/counted activations on CUDA with rvtune's graph cap, without checkpointing: the
 #: 7B shape on an H200 at 4 x 257 (12.8 GB) and 16 x 257 (32.8 GB) and SmolLM2's at 8 x 49
@@ -198,15 +200,15 @@ def estimate(model_config: dict, config, world_size: int = 1,
     # Only blocks from the first adapted one up keep activations for the backward pass.
     if cuda_graph_m is None:
         cuda_graph_m = _cuda_graph_here()
-    capped = cuda_graph_m > 0  # on CUDA: calibrated at the cap, graphs' retention added below
+    on_cuda = cuda_graph_m > 0  # calibrated at rvtune's cap, the graphs' retention added below
     if config.grad_checkpoint:
         fast = _fast_path_here(bits) if fast_path is None else fast_path
         activations = layers * tokens * H * dtype + CHECKPOINT_BLOCKS * block
-        if fast and not capped:
+        if fast and not on_cuda:
             activations = max(activations, CHECKPOINT_KEEPS_FAST_PATH * layers * block)
     else:
-        activations = layers * block * (CUDA_CAPPED_ACTIVATIONS if capped else 1.0)
-    if capped:
+        activations = layers * block * (CUDA_CAPPED_ACTIVATIONS if on_cuda else 1.0)
+    if on_cuda:
         activations += graph_retention(cuda_graph_m, layers * per_block, dtype)
     logits = tokens * d["V"] * dtype * 3  # logits, their softmax and gradient (model dtype)
     total = (weights + lora + activations + logits) * OVERHEAD
