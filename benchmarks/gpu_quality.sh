@@ -42,7 +42,8 @@ if [ "$STAGE" = train ]; then
   for name in "${names[@]}"; do tail -n 3 "$OUT/$name.train.log"; done
   exit 0
 fi
-# Generate only: the GPU machine has no RISC-V assembler. Scoring happens where one is
+# Generate only (160 new tokens: the longest built-in snippet is 140 tokens): the GPU machine
+# may have no RISC-V assembler. Scoring happens where one is
 # installed: bash benchmarks/score_quality.sh DIR (after unpacking $OUT/quality.tgz).
 first=1
 for name in "${names[@]}"; do
@@ -50,7 +51,7 @@ for name in "${names[@]}"; do
   for which in heldout phrasings; do
     data=$([ $which = phrasings ] && echo "--data riscv-phrasings")
     ( timeout "$EVAL_LIMIT" python3 -m rvtune eval --run "$RUNS/$name" $data --batch-size 64 \
-        --max-tokens 96 $base --generate-only --check-samples "${CHECK:-0}" \
+        --max-tokens 160 $base --generate-only --check-samples "${CHECK:-0}" \
         --out "$RUNS/$name/gen-$which" \
         > "$OUT/$name.gen-$which.log" 2>&1
       echo "generate $name $which rc=$? $(date +%T)" ) &
