@@ -178,10 +178,14 @@ KINDS: list[Kind] = [
         "task": ["Load {k} into {r1}, then {do} and store the result in {r3}.",
                  "Set {r1} to {k} and put {what} in {r3}.",
                  "Put the constant {k} in {r1} and compute {r3} = {expr}."],
-        "terse": ["{r1} = {k}; {r3} = {expr}", "{r1} <- {k}, then {r3} <- {expr}"],
+        "terse": ["{r1} = {k}; {r3} = {expr}", "{r1} <- {k}, then {r3} <- {expr}",
+                  "{r3} = {expr} where {r1} = {k}"],
         "question": ["How do I compute {what} into {r3} after loading the constant {k} into "
-                     "{r1}?"],
-        "manual": ["Materializes the constant {k} in {r1} with li, then writes {what} to {r3}."],
+                     "{r1}?",
+                     "How can I load {k} into {r1} and then {do}, with the result in {r3}?",
+                     "What instructions put {what} in {r3}, with {r1} first set to {k}?"],
+        "manual": ["Materializes the constant {k} in {r1} with li, then writes {what} to {r3}.",
+                   "Loads the immediate {k} into {r1} and then computes {r3} = {expr}."],
     }),
     Kind("max", _minmax("max"), "mv {r3}, {r1}\n{br} {r1}, {r2}, {label}\nmv {r3}, {r2}\n"
          "{label}:", {
@@ -189,9 +193,14 @@ KINDS: list[Kind] = [
                  "Put the {sg} maximum of {r1} and {r2} in {r3}, branching to {label}."],
         "terse": ["{r3} = max({r1}, {r2}) as {sg} integers, using a branch to {label}.",
                   "{r3} = {sg} max({r1}, {r2})"],
-        "question": ["How do I get the bigger of {r1} and {r2} ({sg}) into {r3} with a branch?"],
+        "question": ["How do I get the bigger of {r1} and {r2} ({sg}) into {r3} with a branch?",
+                     "How do I pick the greater of two {sg} values, {r1} or {r2}, and put it in "
+                     "{r3}?",
+                     "What is the branching code for {r3} = max({r1}, {r2}) with a {sg} compare?"],
         "manual": ["Copies {r1} to {r3}, then replaces it with {r2} unless {r1} is greater "
-                   "than or equal to {r2} as {sg} numbers."],
+                   "than or equal to {r2} as {sg} numbers.",
+                   "Writes the greater of {r1} and {r2}, compared as {sg} integers, to {r3}, "
+                   "branching around the second move."],
     }, label="skip"),
     Kind("min", _minmax("min"), "mv {r3}, {r1}\n{br} {r1}, {r2}, {label}\nmv {r3}, {r2}\n"
          "{label}:", {
@@ -199,9 +208,14 @@ KINDS: list[Kind] = [
                  "Put the {sg} minimum of {r1} and {r2} in {r3}, branching to {label}."],
         "terse": ["{r3} = min({r1}, {r2}) as {sg} integers, using a branch to {label}.",
                   "{r3} = {sg} min({r1}, {r2})"],
-        "question": ["How can I compute the {sg} minimum of {r1} and {r2} into {r3}?"],
+        "question": ["How can I compute the {sg} minimum of {r1} and {r2} into {r3}?",
+                     "How do I pick the smaller of two {sg} values, {r1} or {r2}, and put it in "
+                     "{r3}?",
+                     "What is the branching code for {r3} = min({r1}, {r2}) with a {sg} compare?"],
         "manual": ["Copies {r1} to {r3}, then replaces it with {r2} unless {r1} is less than "
-                   "{r2} as {sg} numbers."],
+                   "{r2} as {sg} numbers.",
+                   "Writes the lesser of {r1} and {r2}, compared as {sg} integers, to {r3}, "
+                   "branching around the second move."],
     }, label="skip"),
     Kind("sum-loop", _count1, "li {r1}, 0\nli {tmp}, {k}\n{label}:\nadd {r1}, {r1}, {tmp}\n"
          "addi {tmp}, {tmp}, -1\nbnez {tmp}, {label}", {
@@ -209,10 +223,15 @@ KINDS: list[Kind] = [
                  "Loop {k} times, adding the counter {tmp} (counting down from {k}) to {r1}, "
                  "which starts at 0.",
                  "Compute 1 + 2 + ... + {k} in {r1} with a countdown loop."],
-        "terse": ["{r1} = sum(1..{k}), counter {tmp}, loop label {label}"],
-        "question": ["How do I add up the numbers 1 to {k} into {r1} with a loop?"],
+        "terse": ["{r1} = sum(1..{k}), counter {tmp}, loop label {label}",
+                  "{r1} = 1 + 2 + ... + {k} (loop)",
+                  "for i = {k} down to 1: {r1} += i"],
+        "question": ["How do I add up the numbers 1 to {k} into {r1} with a loop?",
+                     "How can I sum 1 through {k} into {r1} with a countdown loop in {tmp}?"],
         "manual": ["Clears {r1}, then adds a counter that runs from {k} down to 1 into it, "
-                   "branching back to {label} while the counter {tmp} is non-zero."],
+                   "branching back to {label} while the counter {tmp} is non-zero.",
+                   "Accumulates the integers {k}, {k}-1, ..., 1 into {r1}, which starts at zero, "
+                   "counting down in {tmp}."],
     }),
     Kind("load-add-store", _k_off, "{ld} {tmp}, {off}({r1})\naddi {tmp}, {tmp}, {k}\n"
          "{st} {tmp}, {off}({r1})", {
@@ -221,8 +240,13 @@ KINDS: list[Kind] = [
                  "{tmp}).",
                  "Bump the {width} {off} bytes past {r1} by {k}."],
         "terse": ["mem[{r1} + {off}] += {k} ({width})", "{off}({r1}) += {k}, {width}, via {tmp}"],
-        "question": ["How do I add {k} to the {width} in memory at {off}({r1})?"],
-        "manual": ["Reads the {width} at {r1} + {off} into {tmp}, adds {k} and writes it back."],
+        "question": ["How do I add {k} to the {width} in memory at {off}({r1})?",
+                     "How can I increase the {width} stored {off} bytes after {r1} by {k}?",
+                     "What's the load/add/store sequence that adds {k} to the {width} at "
+                     "{off}({r1})?"],
+        "manual": ["Reads the {width} at {r1} + {off} into {tmp}, adds {k} and writes it back.",
+                   "Performs a read-modify-write of the {width} at {off}({r1}): loads it, adds "
+                   "{k} and stores the sum back."],
     }),
     Kind("call-frame", _frame, "addi sp, sp, -{size}\nsd ra, {slot}(sp)\ncall {sym}\n"
          "ld ra, {slot}(sp)\naddi sp, sp, {size}\nret", {
@@ -233,31 +257,46 @@ KINDS: list[Kind] = [
                  "return.",
                  "Call {sym} from a function, saving and restoring ra on a {size}-byte stack "
                  "frame."],
-        "terse": ["frame {size}: save ra; call {sym}; restore ra; ret"],
+        "terse": ["frame {size}: save ra; call {sym}; restore ra; ret",
+                  "prologue of {size} bytes with ra saved; call {sym}; epilogue; return"],
         "question": ["How do I call {sym} from inside a function without losing my return "
-                     "address ({size}-byte frame)?"],
+                     "address ({size}-byte frame)?",
+                     "What prologue and epilogue do I need around a call to {sym} ({size}-byte "
+                     "stack frame)?"],
         "manual": ["Allocates a {size}-byte stack frame, stores ra at its top slot, calls {sym}, "
-                   "reloads ra, frees the frame and returns."],
+                   "reloads ra, frees the frame and returns.",
+                   "Sets up a {size}-byte frame holding the return address, calls {sym}, then "
+                   "restores ra, pops the frame and returns."],
     }),
     Kind("copy-loop", _count3, "li {r3}, {k}\n{label}:\nlw {tmp}, 0({r1})\nsw {tmp}, 0({r2})\n"
          "addi {r1}, {r1}, 4\naddi {r2}, {r2}, 4\naddi {r3}, {r3}, -1\nbnez {r3}, {label}", {
         "task": ["Copy {k} words from the address in {r1} to the address in {r2}, using {r3} "
                  "as a counter and {tmp} as a temporary.",
                  "Word-copy loop: move {k} 32-bit words from {r1} to {r2} (counter {r3}, "
-                 "scratch {tmp})."],
-        "terse": ["memcpy32({r2}, {r1}, {k} words), counter {r3}, temp {tmp}"],
+                 "scratch {tmp}).",
+                 "Copy an array of {k} 32-bit integers from {r1} to {r2} (loop counter {r3})."],
+        "terse": ["memcpy32({r2}, {r1}, {k} words), counter {r3}, temp {tmp}",
+                  "for {r3} = {k}..1: *{r2}++ = *{r1}++ (32-bit words)"],
         "question": ["How do I copy {k} 32-bit words from {r1} to {r2} in a loop, counting "
-                     "with {r3}?"],
+                     "with {r3}?",
+                     "What loop copies {k} words from the buffer at {r1} to the buffer at {r2}, "
+                     "with {r3} as the count?"],
         "manual": ["Loads each of {k} words from {r1} into {tmp} and stores it at {r2}, "
-                   "advancing both pointers by 4 while the counter {r3} counts down."],
+                   "advancing both pointers by 4 while the counter {r3} counts down.",
+                   "Copies {k} consecutive 32-bit words from the source pointer {r1} to the "
+                   "destination {r2}, one word per iteration, with {r3} as the remaining count."],
     }),
     Kind("abs", _bit, "mv {r1}, {r2}\nbgez {r2}, {label}\nneg {r1}, {r2}\n{label}:", {
         "task": ["Set {r1} to the absolute value of {r2}.",
-                 "Put |{r2}| in {r1}, branching over the negation to {label}."],
+                 "Put |{r2}| in {r1}, branching over the negation to {label}.",
+                 "Make {r1} the magnitude of {r2}, treating {r2} as signed."],
         "terse": ["{r1} = |{r2}| (signed), branching over the negation to {label}.",
                   "{r1} = abs({r2})"],
-        "question": ["How do I get the absolute value of {r2} into {r1}?"],
-        "manual": ["Copies {r2} to {r1} and negates it when {r2} is negative."],
+        "question": ["How do I get the absolute value of {r2} into {r1}?",
+                     "What's the branch-based way to compute abs({r2}) into {r1}?"],
+        "manual": ["Copies {r2} to {r1} and negates it when {r2} is negative.",
+                   "Writes the absolute value of the signed integer in {r2} to {r1}, skipping the"
+                   " negation when {r2} is not negative."],
     }, label="skip"),
     Kind("vector-add-loop", _vec, "{label}:\nvsetvli {tmp}, {n}, e{sew}, m1, ta, ma\n"
          "vle{sew}.v v1, ({p1})\nvle{sew}.v v2, ({p2})\nvadd.vv v3, v1, v2\n"
@@ -272,7 +311,12 @@ KINDS: list[Kind] = [
                   "({tmp} = vl, {tmp2} = scratch).",
                   "vector add, e{sew}: {p3}[0..{n}) = {p1}[..] + {p2}[..]"],
         "question": ["How do I write a strip-mined RVV loop that adds {n} {sew}-bit elements of "
-                     "{p1} and {p2} into {p3}?"],
+                     "{p1} and {p2} into {p3}?",
+                     "Can you show an RVV loop that computes {p3}[i] = {p1}[i] + {p2}[i] over {n}"
+                     " {sew}-bit elements?"],
+        "manual": ["Strip-mines an element-wise addition of two {sew}-bit arrays: each pass sets "
+                   "vl with vsetvli from the remaining count {n}, loads from {p1} and {p2}, adds,"
+                   " stores to {p3} and advances the three pointers."],
     }),
     Kind("fp-load-op-store", _fp, "{ld} ft0, 0({r1})\n{ld} ft1, 0({r2})\n"
          "{op}.{p} ft2, ft0, ft1\n{st} ft2, 0({r3})", {
@@ -283,7 +327,11 @@ KINDS: list[Kind] = [
         "terse": ["mem[{r3}] = mem[{r1}] {sym_op} mem[{r2}] in {prec} precision (use ft0-ft2).",
                   "*{r3} = *{r1} {sym_op} *{r2} ({prec})"],
         "question": ["How do I store the {noun} of the {prec}-precision floats at {r1} and {r2} "
-                     "to {r3}?"],
+                     "to {r3}?",
+                     "How would I {verb} the {prec}-precision floats stored at {r1} and {r2} and "
+                     "save the answer at {r3}?"],
+        "manual": ["Loads {prec}-precision values from {r1} and {r2} into ft0 and ft1, computes "
+                   "their {noun} into ft2 and stores it at {r3}."],
     }),
     Kind("atomic-add", _count1, "li {tmp}, {k}\namoadd.w zero, {tmp}, ({r1})", {
         "task": ["Atomically add {k} to the word at the address in {r1}, discarding the old "
@@ -291,32 +339,43 @@ KINDS: list[Kind] = [
                  "Increment the shared 32-bit counter at {r1} by {k} with an AMO, using {tmp} "
                  "for the constant.",
                  "Atomically increase the word at {r1} by {k}; I don't need the old value."],
-        "terse": ["atomic mem32[{r1}] += {k}, old value discarded"],
+        "terse": ["atomic mem32[{r1}] += {k}, old value discarded",
+                  "amoadd {k} into the 32-bit word at {r1}, result discarded"],
         "question": ["How do I atomically add the constant {k} to the 32-bit word that {r1} "
-                     "points to?"],
+                     "points to?",
+                     "What's the atomic way to bump the word at {r1} by {k}?"],
         "manual": ["Loads {k} into {tmp} and adds it atomically to the word at {r1} with "
-                   "amoadd.w, writing the old value to zero."],
+                   "amoadd.w, writing the old value to zero.",
+                   "Atomically adds the constant {k} to the 32-bit word addressed by {r1}, "
+                   "ignoring its previous value."],
     }),
     Kind("set-bit", _bit, "li {tmp}, 1\nsll {tmp}, {tmp}, {r2}\nor {r1}, {r1}, {tmp}", {
         "task": ["Set bit {r2} of {r1}, using {tmp} as scratch.",
                  "Turn on the bit of {r1} whose index is in {r2}."],
         "terse": ["{r1} |= 1 << {r2} (scratch {tmp}).", "{r1} = {r1} | (1 << {r2})"],
-        "question": ["How do I set the bit numbered {r2} in {r1}?"],
-        "manual": ["Builds the mask 1 << {r2} in {tmp} and ORs it into {r1}."],
+        "question": ["How do I set the bit numbered {r2} in {r1}?",
+                     "How can I OR a single bit, at the position in {r2}, into {r1}?"],
+        "manual": ["Builds the mask 1 << {r2} in {tmp} and ORs it into {r1}.",
+                   "Sets the bit of {r1} selected by {r2}, leaving the other bits unchanged."],
     }),
     Kind("clear-bit", _bit, "li {tmp}, 1\nsll {tmp}, {tmp}, {r2}\nnot {tmp}, {tmp}\n"
          "and {r1}, {r1}, {tmp}", {
         "task": ["Clear bit {r2} of {r1}, using {tmp} as scratch.",
                  "Turn off the bit of {r1} whose index is in {r2}."],
-        "terse": ["{r1} &= ~(1 << {r2}) (scratch {tmp})."],
-        "question": ["How do I clear the bit numbered {r2} in {r1}?"],
-        "manual": ["Builds the mask 1 << {r2} in {tmp}, inverts it and ANDs it into {r1}."],
+        "terse": ["{r1} &= ~(1 << {r2}) (scratch {tmp}).",
+                  "{r1} = {r1} & ~(1 << {r2})"],
+        "question": ["How do I clear the bit numbered {r2} in {r1}?",
+                     "What's the code to reset bit {r2} of {r1} to zero?"],
+        "manual": ["Builds the mask 1 << {r2} in {tmp}, inverts it and ANDs it into {r1}.",
+                   "Clears the bit of {r1} selected by {r2}, leaving the other bits unchanged."],
     }),
     Kind("mul-acc", lambda rng: _xregs(3)(rng), "mul {tmp}, {r2}, {r3}\nadd {r1}, {r1}, {tmp}", {
         "task": ["Multiply {r2} by {r3} and add the product to {r1}, using {tmp} as scratch.",
                  "Accumulate {r2} times {r3} into {r1}."],
         "terse": ["{r1} += {r2} * {r3} (using {tmp} as scratch)", "{r1} = {r1} + {r2}*{r3}"],
-        "question": ["How do I do a multiply-accumulate {r1} += {r2} * {r3} on integers?"],
+        "question": ["How do I do a multiply-accumulate {r1} += {r2} * {r3} on integers?",
+                     "How do I add the product of {r2} and {r3} to the running total in {r1}?"],
+        "manual": ["Multiplies {r2} by {r3} and adds the low 64 bits of the product to {r1}."],
     }),
     Kind("save-s0-call", lambda rng: {"sym": rng.choice(_FUNCS[:4])},
          "addi sp, sp, -16\nsd ra, 8(sp)\nsd s0, 0(sp)\nmv s0, a0\ncall {sym}\nadd a0, a0, s0\n"
@@ -327,7 +386,12 @@ KINDS: list[Kind] = [
                  "{sym}, add the original a0 (kept in s0) to its result, restore and return."],
         "terse": ["f(x) = {sym}(x) + x, x kept in s0, 16-byte frame"],
         "question": ["How do I write a function returning {sym}(a0) + a0 that keeps a0 alive "
-                     "across the call in s0?"],
+                     "across the call in s0?",
+                     "What does a function look like that calls {sym} and adds its own argument "
+                     "(kept in s0) to the result?"],
+        "manual": ["A non-leaf function: saves ra and s0 in a 16-byte frame, keeps its argument "
+                   "a0 in s0 across a call to {sym}, returns {sym}'s result plus that argument "
+                   "and restores both registers."],
     }),
     Kind("spin-lock", _bit, "li {tmp}, 1\n{label}:\namoswap.w.aq {r2}, {tmp}, ({r1})\n"
          "bnez {r2}, {label}", {
@@ -335,8 +399,10 @@ KINDS: list[Kind] = [
                  "until the old value is 0 ({tmp} = 1, {r2} = old value).",
                  "Spin until the lock word at {r1} is taken: amoswap.w.aq in a loop, {tmp} "
                  "holding 1 and {r2} the previous value."],
-        "terse": ["lock({r1}): spin on amoswap.w.aq, old value in {r2}"],
-        "question": ["How do I take a test-and-set spin lock at {r1}, old value in {r2}?"],
+        "terse": ["lock({r1}): spin on amoswap.w.aq, old value in {r2}",
+                  "acquire the spinlock at {r1} with amoswap.w.aq, {r2} = old value"],
+        "question": ["How do I take a test-and-set spin lock at {r1}, old value in {r2}?",
+                     "What's the amoswap loop that acquires a lock at {r1} (old value in {r2})?"],
         "manual": ["Repeatedly swaps 1 into the lock word at {r1} with acquire ordering until "
                    "the value swapped out into {r2} is zero."],
     }, label="retry"),
@@ -344,7 +410,10 @@ KINDS: list[Kind] = [
         "task": ["Release the spin lock at {r1}: order earlier accesses before the store, then "
                  "write 0 to it.", "Unlock the lock word at {r1} with a fence and a store."],
         "terse": ["unlock({r1}): fence rw,w; mem32[{r1}] = 0"],
-        "question": ["How do I release a spin lock at {r1} with a plain store?"],
+        "question": ["How do I release a spin lock at {r1} with a plain store?",
+                     "What is the release sequence for a spin lock whose address is in {r1}?"],
+        "manual": ["Releases the lock at {r1}: a fence orders every earlier load and store before"
+                   " the store of zero to the lock word."],
     }),
     Kind("cas-loop", _xregs(3), "{label}_retry:\nlr.w {tmp}, ({r1})\nbne {tmp}, {r2}, {label}\n"
          "sc.w {tmp}, {r3}, ({r1})\nbnez {tmp}, {label}_retry\n{label}:", {
@@ -354,19 +423,29 @@ KINDS: list[Kind] = [
                  "(scratch {tmp}, exit to {label})."],
         "terse": ["CAS32({r1}, expected {r2}, new {r3}) with lr.w/sc.w"],
         "question": ["How do I implement compare-and-swap of the word at {r1} (expect {r2}, "
-                     "store {r3}) with LR/SC?"],
+                     "store {r3}) with LR/SC?",
+                     "How can I atomically replace the word at {r1} with {r3} only if it still "
+                     "equals {r2}, using load-reserved and store-conditional?"],
+        "manual": ["Loads the word at {r1} with lr.w and exits to {label} if it differs from "
+                   "{r2}; otherwise tries to store {r3} with sc.w, retrying until the store "
+                   "succeeds."],
     }, label="done"),
     Kind("swap", _bit, "mv {tmp}, {r1}\nmv {r1}, {r2}\nmv {r2}, {tmp}", {
         "task": ["Swap the values of {r1} and {r2} using {tmp} as a temporary.",
                  "Exchange {r1} and {r2}."],
         "terse": ["{r1} <-> {r2} (via {tmp})", "swap({r1}, {r2})"],
-        "question": ["How do I swap two registers, {r1} and {r2}?"],
+        "question": ["How do I swap two registers, {r1} and {r2}?",
+                     "What's the three-move sequence that swaps {r1} with {r2}?"],
+        "manual": ["Exchanges the contents of {r1} and {r2} through a temporary register."],
     }),
     Kind("call-args", _call_args, "li a0, {k}\nli a1, {k2}\ncall {sym}\nmv {r1}, a0", {
         "task": ["Call {sym} with the arguments {k} and {k2} and keep its return value in {r1}.",
                  "Pass {k} and {k2} to {sym} and save the result in {r1}."],
-        "terse": ["{r1} = {sym}({k}, {k2})"],
-        "question": ["How do I call {sym}({k}, {k2}) and get the result into {r1}?"],
+        "terse": ["{r1} = {sym}({k}, {k2})",
+                  "call {sym}(a0 = {k}, a1 = {k2}); {r1} = a0"],
+        "question": ["How do I call {sym}({k}, {k2}) and get the result into {r1}?",
+                     "What code calls {sym} with {k} and {k2} as its two arguments and keeps the "
+                     "result in {r1}?"],
         "manual": ["Loads the arguments {k} and {k2} into a0 and a1, calls {sym} and copies "
                    "its return value from a0 to {r1}."],
     }),
@@ -374,59 +453,88 @@ KINDS: list[Kind] = [
         "task": ["If {r1} equals {r2}, set {r3} to {k}.",
                  "Load {k} into {r3} only when {r1} == {r2} (skip to {label} otherwise)."],
         "terse": ["if ({r1} == {r2}) {r3} = {k};"],
-        "question": ["How do I set {r3} to {k} when {r1} and {r2} are equal?"],
+        "question": ["How do I set {r3} to {k} when {r1} and {r2} are equal?",
+                     "How do I conditionally set {r3} = {k} if {r1} == {r2}?"],
+        "manual": ["Branches over the load of {k} into {r3} when {r1} and {r2} differ, so {r3} is"
+                   " set only when they are equal."],
     }, label="skip"),
     Kind("div-rem", _divrem, "div{u} {r3}, {r1}, {r2}\nrem{u} {r4}, {r1}, {r2}", {
         "task": ["Divide {r1} by {r2} ({sg}): quotient in {r3}, remainder in {r4}.",
                  "Compute both the {sg} quotient ({r3}) and remainder ({r4}) of {r1} / {r2}."],
-        "terse": ["{r3} = {r1} / {r2}; {r4} = {r1} % {r2} ({sg})"],
+        "terse": ["{r3} = {r1} / {r2}; {r4} = {r1} % {r2} ({sg})",
+                  "({r3}, {r4}) = divmod({r1}, {r2}), {sg}"],
         "question": ["How do I get the {sg} quotient and remainder of {r1} divided by {r2} into "
                      "{r3} and {r4}?"],
+        "manual": ["Divides {r1} by {r2} as {sg} integers, writing the quotient to {r3} and the "
+                   "remainder to {r4}."],
     }),
     Kind("data-word", _data, ".data\n{sym}:\n{dir} {k}\n.text", {
         "task": ["Declare a data {dnoun} {sym} initialised to {k}, then switch back to the code "
                  "section.", "Define the variable {sym} as a {dnoun} holding {k} in .data."],
         "terse": ["{sym}: {dir} {k} (in .data, then back to .text)"],
-        "question": ["How do I declare a {dnoun} variable {sym} = {k} in the data section?"],
+        "question": ["How do I declare a {dnoun} variable {sym} = {k} in the data section?",
+                     "How do I reserve an initialised {dnoun} named {sym} with the value {k}?"],
+        "manual": ["Switches to the data section, defines the label {sym} with a {dnoun} of value"
+                   " {k} and returns to the text section."],
     }),
     Kind("load-global", _global, "la {tmp}, {sym}\n{ld} {r1}, 0({tmp})", {
         "task": ["Load the {width} variable {sym} into {r1}.",
                  "Read the global {sym} ({width}) into {r1}, using {tmp} for its address."],
         "terse": ["{r1} = {sym} ({width})"],
-        "question": ["How do I read the global {width} {sym} into {r1}?"],
+        "question": ["How do I read the global {width} {sym} into {r1}?",
+                     "What's the code to load the {width} global variable {sym} into register "
+                     "{r1}?"],
+        "manual": ["Takes the address of {sym} with la and loads the {width} stored there into "
+                   "{r1}."],
     }),
     Kind("store-global", _global, "la {tmp}, {sym}\n{st} {r1}, 0({tmp})", {
         "task": ["Store {r1} into the {width} variable {sym}.",
                  "Write {r1} to the global {sym} ({width}), using {tmp} for its address."],
         "terse": ["{sym} = {r1} ({width})"],
-        "question": ["How do I write {r1} to the global {width} {sym}?"],
+        "question": ["How do I write {r1} to the global {width} {sym}?",
+                     "How can I save the value of {r1} into the global {sym}, which is a {width}?"],
+        "manual": ["Takes the address of {sym} with la and stores {r1} there as a {width}."],
     }),
     Kind("zero-loop", _count, "{label}:\nsd zero, 0({r1})\naddi {r1}, {r1}, 8\n"
          "addi {r2}, {r2}, -1\nbnez {r2}, {label}", {
         "task": ["Clear {r2} doublewords starting at the address in {r1}.",
                  "Zero-fill memory from {r1}: {r2} 64-bit words, one per loop iteration."],
-        "terse": ["memset64({r1}, 0, {r2} doublewords)"],
+        "terse": ["memset64({r1}, 0, {r2} doublewords)",
+                  "repeat {r2} times: store 0 at {r1} (64-bit), {r1} += 8"],
         "question": ["How do I zero {r2} doublewords at {r1} with a loop?"],
+        "manual": ["Stores zero to {r2} consecutive doublewords starting at {r1}, advancing {r1} "
+                   "by 8 and counting {r2} down to zero."],
     }),
     Kind("fp-branch", _fcmp, "{op}.{p} {tmp}, {f1}, {f2}\nbnez {tmp}, {label}", {
         "task": ["Branch to {label} if {f1} is {rel} {f2} ({prec} precision).",
                  "Jump to {label} when the {prec} value in {f1} is {rel} {f2}, using {tmp} "
                  "for the comparison."],
         "terse": ["if ({f1} {rel_sym} {f2}) goto {label} ({prec})"],
-        "question": ["How do I branch to {label} when {f1} {rel_sym} {f2} as {prec} floats?"],
+        "question": ["How do I branch to {label} when {f1} {rel_sym} {f2} as {prec} floats?",
+                     "How can I jump to {label} if {f1} is {rel} {f2}, comparing them as {prec} "
+                     "floats?"],
+        "manual": ["Compares the {prec}-precision values in {f1} and {f2} and branches to {label}"
+                   " when {f1} is {rel} {f2}."],
     }, label="skip"),
     Kind("array-load", _index, "{addr}\n{ld} {r3}, 0({tmp})", {
         "task": ["Load element {r2} of the {width} array at {r1} into {r3}.",
                  "Read {r1}[{r2}] ({width} elements) into {r3}, using {tmp} for the address."],
         "terse": ["{r3} = {r1}[{r2}] ({bits}-bit elements)"],
         "question": ["How do I index the {width} array at {r1} with {r2} and load the element "
-                     "into {r3}?"],
+                     "into {r3}?",
+                     "What's the code for {r3} = {r1}[{r2}] when the array holds {bits}-bit "
+                     "values?"],
+        "manual": ["Scales the index {r2} by the element size, adds the base address {r1} and "
+                   "loads the {width} element there into {r3}."],
     }),
     Kind("store-const", _const, "li {tmp}, {k}\n{st} {tmp}, {off}({r1})", {
         "task": ["Store the constant {k} as a {width} at {off}({r1}).",
-                 "Write {k} to the {width} at address {r1} + {off}, using {tmp} for the value."],
+                 "Write {k} to the {width} at address {r1} + {off}, using {tmp} for the value.",
+                 "Put the value {k} into the {width} located at {off}({r1})."],
         "terse": ["mem[{r1} + {off}] = {k} ({width})"],
         "question": ["How do I store the number {k} as a {width} at {off}({r1})?"],
+        "manual": ["Loads {k} into a temporary register and stores it as a {width} at offset "
+                   "{off} from {r1}."],
     }),
 ]
 
