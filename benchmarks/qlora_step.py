@@ -132,7 +132,8 @@ def main():
     p.add_argument("--fast-qmm", choices=["auto", "on", "off"], default="auto")
     p.add_argument("--forward-rows", type=int, default=None,
                    help="with the fast path: dequantize + dense matmul in the forward pass "
-                        "too when batch x tokens >= this")
+                        "too when batch x tokens >= this (omitted or 0: quantized forward; "
+                        "rvtune run's default is 1024)")
     p.add_argument("--grad-checkpoint", action="store_true")
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--steps", type=int, default=10)

@@ -139,13 +139,15 @@ def enable(model, forward_rows: int | None = None, backward_rows: int | None = N
     """Give every quantized linear layer of ``model`` the fast backward pass.
 
     With ``forward_rows``, a forward pass over at least that many rows (batch x tokens)
-    also dequantizes and uses a dense matmul; with ``backward_rows``, a call over fewer rows
+    also dequantizes and uses a dense matmul (None or 0: never, as
+    ``RVTUNE_FAST_QMM_FORWARD_ROWS=0``); with ``backward_rows``, a call over fewer rows
     keeps MLX's own quantized path. Returns the number of layers changed. The
     layers keep their class's behaviour and parameters (they become a subclass), so
     saving, fusing and loading are unaffected.
     """
     import mlx.nn as nn
 
+    forward_rows = forward_rows if forward_rows and forward_rows > 0 else None
     count = 0
     for _name, module in model.named_modules():
         base = getattr(type(module), "_rvtune_base", type(module))

@@ -99,6 +99,32 @@ def test_training_run_uses_the_fast_path_when_asked(monkeypatch, tmp_path):
     assert losses and all(x == x for x in losses)
 
 
+@pytest.mark.parametrize("forward_rows, dense", [(None, False), (0, False), (64, True),
+                                                 (65, False)])
+def test_forward_rows_zero_means_a_quantized_forward(forward_rows, dense):
+    """0 means what RVTUNE_FAST_QMM_FORWARD_ROWS=0 means: no dense forward at any size (it
+    once meant "dense from 0 rows", so a benchmark asking for the quantized forward with
+    --forward-rows 0 measured the dense one)."""
+    x = mx.random.normal((4, 16, 128), key=mx.random.key(3))  # 64 rows
+    fast = make_model(0)
+    qmm_vjp.enable(fast, forward_rows=forward_rows)
+    assert fast.a.linear._rvtune_forward_rows == (forward_rows or None)
+    calls = []
+    real = mx.dequantize
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    mx.dequantize = counting
+    try:
+        qmm_vjp._qmm.cache_clear()
+        mx.eval(fast(x))  # forward only: a dequantize here is the dense forward
+    finally:
+        mx.dequantize = real
+    assert bool(calls) is dense
+
+
 def test_few_rows_keep_mlx_own_path(monkeypatch):
     """Below backward_rows the layer runs MLX's quantized path (the fast function is not
     even built); at or above it the fast one, with the same results either way."""
