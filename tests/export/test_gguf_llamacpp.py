@@ -19,7 +19,11 @@ gguf = pytest.importorskip("gguf")
 #: Text beyond the chat layout: digits, accents, an emoji (byte tokens), runs of spaces.
 MORE = "Load ünïcode 😀 and 1234 numbers  twice\n\n\tx = y;"
 F16 = 0.01    # measured 3e-3 on the tiny model (float16 weights vs float32)
-Q8_0 = 0.1    # measured 4.6e-2
+# q8_0 rounds each block of 32 weights to 8 bits; on the 64-wide toy model the error does not
+# average out, and it depends on the weights: the tiny model is trained with a tokenizer that
+# each machine trains afresh, so the figure moves between machines (measured 4.6e-2 on one,
+# 1.48e-1 on another). A wrong tensor layout or scale is off by the logit range (~2.5).
+Q8_0 = 0.25
 
 
 def export(exporter, adapter, out, **opts):
