@@ -257,7 +257,7 @@ def train(job, make_step=make_step, loss=masked_loss):
     from .adapters import adapter_config, save_adapter_dir, save_npz
     from .checkpoint import latest_checkpoint, save_checkpoint
     from .lora import apply_lora
-    from .model import (check_bits, load_base, load_tokenizer, read_model_config,
+    from .model import (as_computed, check_bits, load_base, load_tokenizer, read_model_config,
                         resolve_model_path)
     from .progress import Progress, RunLog, plot_losses, truncate_metrics
 
@@ -305,7 +305,7 @@ def train(job, make_step=make_step, loss=masked_loss):
                          f"{cfg.iters}, so no update would happen")
 
     model_path = resolve_model_path(cfg.model, log=job.log if job.rank == 0 else None)
-    model_config = read_model_config(model_path)
+    model_config = as_computed(read_model_config(model_path))  # what the estimate sizes
     check_bits(cfg.bits, cfg.group_size)
     tokenizer = load_tokenizer(model_path, cfg.model)
     has_bos = bool(manifest.get("has_bos"))

@@ -150,6 +150,15 @@ def _cpu_float32() -> bool:
     return on_cpu() and os.environ.get("RVTUNE_CPU_DTYPE", "float32") == "float32"
 
 
+def as_computed(model_config: dict) -> dict:
+    """The model's config as ``load_base`` will compute with it: on the CPU an unquantized
+    16-bit model is cast to float32, so the memory estimate must size it in float32
+    (measured: 1.49 GB estimated at 16 bits against a 2.35 GB peak; 2.58 at 32 bits)."""
+    if model_config.get("quantization") or not _cpu_float32():
+        return model_config
+    return {**model_config, "torch_dtype": "float32"}
+
+
 def load_base(path: Path, bits: int, group_size: int, model_name: str | None = None,
               tokenizer=None):
     """Load model (and tokenizer, unless given) with mlx-lm; quantize to ``bits`` when the

@@ -105,3 +105,25 @@ def test_estimate_holds_for_a_4bit_bfloat16_model(checkpoint, lean, monkeypatch)
     config = TrainConfig(bits=4, batch_size=4, max_seq_length=129, grad_checkpoint=checkpoint)
     est, peak_gb = _estimate_and_peak(model, shape, config)
     assert 0.85 <= est / peak_gb <= 1.15, (est, peak_gb)
+
+
+def test_the_estimate_sizes_the_dtype_the_model_computes_in(monkeypatch):
+    """On the CPU rvtune casts an unquantized 16-bit model to float32 (load_base), so the
+    estimate must size float32: sized at 16 bits the CPU preset run was estimated at 1.49 GB
+    and peaked at 2.35 GB (docs/benchmarks.md); a quantized model keeps its dtype."""
+    from rvtune.training.cpu import on_cpu
+    from rvtune.training.model import as_computed
+
+    shape = {**SMALL, "torch_dtype": "bfloat16"}
+    computed = as_computed(shape)
+    assert computed["torch_dtype"] == ("float32" if on_cpu() else "bfloat16")
+    assert shape["torch_dtype"] == "bfloat16"  # the caller's dict is not changed
+    config = TrainConfig(bits=0, batch_size=8, max_seq_length=129)
+    if on_cpu():
+        assert (memory.estimate(computed, config, 1, 129).total
+                > 1.5 * memory.estimate(shape, config, 1, 129).total)
+    quantized = {**shape, "quantization": {"bits": 4, "group_size": 64}}
+    assert as_computed(quantized) is quantized
+    monkeypatch.setenv("RVTUNE_CPU_DTYPE", "bfloat16")
+    assert as_computed(shape)["torch_dtype"] == "bfloat16"
+
