@@ -79,6 +79,14 @@ def environment_error(exc: BaseException) -> RvtuneError | None:
         return DataError(f"{where + ': ' if where else ''}not UTF-8 text (byte "
                          f"0x{exc.object[exc.start]:02x} at offset {exc.start}); save the "
                          "file as UTF-8")
+    if isinstance(exc, ModuleNotFoundError) and exc.name:
+        import sys
+
+        top = exc.name.split(".")[0]
+        return MissingDependencyError(
+            f"the Python module '{top}' is not installed for {sys.executable}; install "
+            f"rvtune's dependencies into this environment (pip install -e . or pip install "
+            f"rvtune), or run the rvtune of the environment that has them")
     if not isinstance(exc, OSError) or exc.errno is None:
         return None
     name = errno.errorcode.get(exc.errno, "")

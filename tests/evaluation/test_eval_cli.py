@@ -124,3 +124,16 @@ def test_eval_help_imports_no_heavy_library():
                           timeout=60)
     assert "--compare-base / --no-compare-base" in proc.stdout
     assert proc.stderr.strip().splitlines()[-1] == "HEAVY="
+
+
+def test_a_missing_dependency_is_one_line_that_names_it(rvtune_cli, predictions, tmp_path):
+    """rvtune run by a Python without one of its dependencies (here unicorn, which exec_match
+    needs): one line naming the module and the interpreter, exit 1, no traceback."""
+    hide = tmp_path / "hide"
+    hide.mkdir()
+    (hide / "sitecustomize.py").write_text("import sys\nsys.modules['unicorn'] = None\n")
+    proc = rvtune_cli("eval", "--predictions", predictions, "--out", tmp_path / "ev",
+                      env={"PYTHONPATH": str(hide)})
+    assert proc.returncode == 1, proc.stderr
+    assert "Error: the Python module 'unicorn' is not installed for" in proc.stderr
+    assert "pip install" in proc.stderr and "Traceback" not in proc.stderr
