@@ -1,5 +1,7 @@
 """The one exception type the CLI turns into a clean one-line message."""
 
+import sys
+
 
 class RvtuneError(Exception):
     """A problem the user can fix: says what is wrong, where, and how to fix it.
@@ -80,13 +82,11 @@ def environment_error(exc: BaseException) -> RvtuneError | None:
                          f"0x{exc.object[exc.start]:02x} at offset {exc.start}); save the "
                          "file as UTF-8")
     if isinstance(exc, ModuleNotFoundError) and exc.name:
-        import sys
-
         top = exc.name.split(".")[0]
         return MissingDependencyError(
             f"the Python module '{top}' is not installed for {sys.executable}; install "
-            f"rvtune's dependencies into this environment (pip install -e . or pip install "
-            f"rvtune), or run the rvtune of the environment that has them")
+            "rvtune's dependencies into this environment (pip install -e . or pip install "
+            "rvtune), or run the rvtune of the environment that has them")
     if not isinstance(exc, OSError) or exc.errno is None:
         return None
     name = errno.errorcode.get(exc.errno, "")

@@ -150,11 +150,16 @@ def _cpu_float32() -> bool:
     return on_cpu() and os.environ.get("RVTUNE_CPU_DTYPE", "float32") == "float32"
 
 
+def _casts_to_float32(model_config: dict) -> bool:
+    """Whether ``load_base`` casts this model to float32: an unquantized model on the CPU."""
+    return not model_config.get("quantization") and _cpu_float32()
+
+
 def as_computed(model_config: dict) -> dict:
     """The model's config as ``load_base`` will compute with it: on the CPU an unquantized
     16-bit model is cast to float32, so the memory estimate must size it in float32
     (measured: 1.49 GB estimated at 16 bits against a 2.35 GB peak; 2.58 at 32 bits)."""
-    if model_config.get("quantization") or not _cpu_float32():
+    if not _casts_to_float32(model_config):
         return model_config
     return {**model_config, "torch_dtype": "float32"}
 
@@ -174,7 +179,7 @@ def load_base(path: Path, bits: int, group_size: int, model_name: str | None = N
     if tokenizer is None:
         tokenizer = load_tokenizer(path, model_name)
     stored = config.get("quantization")
-    if not stored and _cpu_float32():
+    if _casts_to_float32(config):
         # x86/ARM CPUs have no fast float16/bfloat16 products in MLX; float32 goes to BLAS.
         import mlx.core as mx
 

@@ -126,4 +126,3 @@ def test_the_estimate_sizes_the_dtype_the_model_computes_in(monkeypatch):
     assert as_computed(quantized) is quantized
     monkeypatch.setenv("RVTUNE_CPU_DTYPE", "bfloat16")
     assert as_computed(shape)["torch_dtype"] == "bfloat16"
-
